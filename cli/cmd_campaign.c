@@ -1,0 +1,411 @@
+/*
+ * cmd_campaign.c - postbote campaign create|show|ls|schedule|start|pause|
+ * resume|cancel.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "addr.h"
+#include "campaign.h"
+#include "cli.h"
+#include "store.h"
+
+static void
+audience_say(struct cli *c, const struct audience *a, const char *seg)
+{
+	if (!c->tty) {
+		out_kv("members=%lld matching=%lld suppressed=%lld "
+		    "eligible=%lld", (long long)a->members,
+		    (long long)a->matching, (long long)a->suppressed,
+		    (long long)a->eligible);
+		return;
+	}
+	printf("audience now: %lld of %lld members%s, %lld of them "
+	    "suppressed: %lld would receive it\n", (long long)a->matching,
+	    (long long)a->members, seg ? " match the segment" : "",
+	    (long long)a->suppressed, (long long)a->eligible);
+}
+
+static int
+camp_create(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "list", required_argument, NULL, 'l' },
+		{ "template", required_argument, NULL, 't' },
+		{ "from", required_argument, NULL, 'f' },
+		{ "reply-to", required_argument, NULL, 'r' },
+		{ "segment", required_argument, NULL, 's' },
+		{ "schedule", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct campaign_spec spec = { 0 };
+	const char *from = NULL, *reply = NULL, *when = NULL;
+	struct mailbox mfrom, mreply;
+	struct audience aud;
+	struct store *st;
+	struct err e;
+	int ch, rc;
+
+	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:", opts)) != -1) {
+		switch (ch) {
+		case 'l': spec.list = optarg; break;
+		case 't': spec.template_name = optarg; break;
+		case 'f': from = optarg; break;
+		case 'r': reply = optarg; break;
+		case 's': spec.segment = optarg; break;
+		case 'S': when = optarg; break;
+		default: return EX_USAGE;
+		}
+	}
+	if (cli_args(c, argc, argv, 1, "NAME") != 0)
+		return EX_USAGE;
+	if (spec.list == NULL || spec.template_name == NULL || from == NULL)
+		return cli_usage(c, "--list, --template and --from are "
+		    "required");
+	spec.name = argv[optind];
+	if (addr_parse_mailbox(from, &mfrom, &e) < 0) {
+		err_prefix(&e, "--from");
+		return cli_fail(c, &e);
+	}
+	spec.from_name = mfrom.name;
+	spec.from_addr = mfrom.addr.address;
+	if (reply != NULL) {
+		if (addr_parse_mailbox(reply, &mreply, &e) < 0) {
+			err_prefix(&e, "--reply-to");
+			return cli_fail(c, &e);
+		}
+		spec.reply_to = mreply.addr.address;
+	}
+	if (when != NULL && campaign_parse_time(when, store_now_ms(),
+	    &spec.scheduled_at, &e) < 0) {
+		err_prefix(&e, "--schedule");
+		return cli_fail(c, &e);
+	}
+	if ((rc = cli_open(c, &st)) != 0)
+		return rc;
+	if (store_campaign_create(st, &spec, &aud, &e) < 0)
+		rc = cli_fail(c, &e);
+	else {
+		out_say(c, "created campaign %s (%s)", spec.name,
+		    spec.scheduled_at ? "scheduled" : "draft");
+		audience_say(c, &aud, spec.segment);
+	}
+	store_close(st);
+	return rc;
+}
+
+struct show_ctx {
+	struct cli *c;
+	struct store *st;
+	int json;
+	json_t *arr;
+	struct table t;
+	json_t *counts;
+	int failed;
+	struct err e;
+};
+
+static int
+show_count(const char *status, int64_t n, void *ctx)
+{
+	struct show_ctx *sc = ctx;
+
+	if (sc->counts != NULL)
+		return json_object_set_new(sc->counts, status, json_integer(n));
+	if (sc->c->tty)
+		printf("  %-11s %lld\n", status, (long long)n);
+	else
+		out_kv("deliveries.%s=%lld", status, (long long)n);
+	return 0;
+}
+
+static json_t *
+campaign_json(const struct campaign_info *ci)
+{
+	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:s, s:s, s:s?, "
+	    "s:o, s:o, s:o, s:o}", "name", ci->name, "status", ci->status,
+	    "list", ci->list, "segment", ci->segment, "template",
+	    ci->template_name, "template_version", ci->template_version,
+	    "from_name", ci->from_name, "from", ci->from_addr, "reply_to",
+	    ci->reply_to, "scheduled", out_json_time(ci->scheduled_at),
+	    "started", out_json_time(ci->started_at), "finished",
+	    out_json_time(ci->finished_at), "created",
+	    out_json_time(ci->created_at));
+}
+
+static void
+show_text(const struct campaign_info *ci)
+{
+	char t1[32];
+
+	printf("campaign    %s (%s)\n", ci->name, ci->status);
+	printf("list        %s%s%s\n", ci->list, ci->segment ? ", segment: " :
+	    "", ci->segment ? ci->segment : "");
+	printf("template    %s version %d\n", ci->template_name,
+	    ci->template_version);
+	if (ci->from_name[0] != '\0')
+		printf("from        %s <%s>\n", ci->from_name, ci->from_addr);
+	else
+		printf("from        %s\n", ci->from_addr);
+	if (ci->reply_to != NULL)
+		printf("reply-to    %s\n", ci->reply_to);
+	printf("created     %s\n", out_time(ci->created_at, t1, sizeof(t1)));
+	if (ci->scheduled_at)
+		printf("scheduled   %s\n", out_time(ci->scheduled_at, t1,
+		    sizeof(t1)));
+	if (ci->started_at)
+		printf("started     %s\n", out_time(ci->started_at, t1,
+		    sizeof(t1)));
+	if (ci->finished_at)
+		printf("finished    %s\n", out_time(ci->finished_at, t1,
+		    sizeof(t1)));
+}
+
+/*
+ * Before a campaign starts, show who it would reach now; after, the
+ * deliveries its audience became.
+ */
+static int
+show_one(const struct campaign_info *ci, void *ctx)
+{
+	struct show_ctx *sc = ctx;
+	struct audience aud;
+	json_t *obj = NULL;
+	int started = ci->started_at != 0;
+
+	if (sc->json)
+		obj = campaign_json(ci);
+	else if (sc->c->tty)
+		show_text(ci);
+	else
+		out_kv("name=%s status=%s list=%s template=%s version=%d",
+		    ci->name, ci->status, ci->list, ci->template_name,
+		    ci->template_version);
+	if (!started && strcmp(ci->status, "cancelled") != 0) {
+		if (store_audience_count(sc->st, ci->list_id, ci->segment, &aud,
+		    &sc->e) < 0)
+			goto fail;
+		if (obj != NULL)
+			json_object_set_new(obj, "audience", json_pack("{s:I, "
+			    "s:I, s:I, s:I}", "members",
+			    (json_int_t)aud.members, "matching",
+			    (json_int_t)aud.matching, "suppressed",
+			    (json_int_t)aud.suppressed, "eligible",
+			    (json_int_t)aud.eligible));
+		else
+			audience_say(sc->c, &aud, ci->segment);
+	}
+	if (started) {
+		if (obj != NULL)
+			sc->counts = json_object();
+		else if (sc->c->tty)
+			printf("deliveries\n");
+		if (store_delivery_counts(sc->st, ci->id, show_count, sc,
+		    &sc->e) < 0)
+			goto fail;
+		if (obj != NULL)
+			json_object_set_new(obj, "deliveries", sc->counts);
+		sc->counts = NULL;
+	}
+	if (obj != NULL)
+		out_json(sc->c, obj);
+	return 0;
+fail:
+	json_decref(obj);
+	json_decref(sc->counts);
+	sc->failed = 1;
+	return -1;
+}
+
+static int
+camp_show(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 }
+	};
+	struct show_ctx sc = { .c = c };
+	struct err e;
+	int ch, rc;
+
+	while ((ch = cli_getopt(c, argc, argv, "j", opts)) != -1)
+		if (ch == 'j')
+			sc.json = 1;
+		else
+			return EX_USAGE;
+	if (cli_args(c, argc, argv, 1, "NAME") != 0)
+		return EX_USAGE;
+	if ((rc = cli_open(c, &sc.st)) != 0)
+		return rc;
+	if (store_campaign_get(sc.st, argv[optind], show_one, &sc, &e) < 0)
+		rc = cli_fail(c, sc.failed ? &sc.e : &e);
+	store_close(sc.st);
+	return rc;
+}
+
+static int
+ls_one(const struct campaign_info *ci, void *ctx)
+{
+	struct show_ctx *sc = ctx;
+	char version[16], t1[32], t2[32];
+	const char *cells[6];
+
+	if (sc->json)
+		return json_array_append_new(sc->arr, campaign_json(ci));
+	snprintf(version, sizeof(version), "%s v%d", ci->template_name,
+	    ci->template_version);
+	cells[0] = ci->name;
+	cells[1] = ci->status;
+	cells[2] = ci->list;
+	cells[3] = version;
+	cells[4] = out_time(ci->scheduled_at, t1, sizeof(t1));
+	cells[5] = out_time(ci->created_at, t2, sizeof(t2));
+	return out_table_row(&sc->t, cells);
+}
+
+static int
+camp_ls(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' }, { NULL, 0, NULL, 0 }
+	};
+	static const char *head[] = { "CAMPAIGN", "STATUS", "LIST",
+	    "TEMPLATE", "SCHEDULED", "CREATED" };
+	struct show_ctx sc = { .c = c };
+	struct err e;
+	int ch, rc;
+
+	while ((ch = cli_getopt(c, argc, argv, "j", opts)) != -1)
+		if (ch == 'j')
+			sc.json = 1;
+		else
+			return EX_USAGE;
+	if (cli_args(c, argc, argv, 0, "no arguments") != 0)
+		return EX_USAGE;
+	if ((rc = cli_open(c, &sc.st)) != 0)
+		return rc;
+	if (sc.json)
+		sc.arr = json_array();
+	else
+		out_table_begin(&sc.t, c->tty, 6, head);
+	if (store_campaign_each(sc.st, ls_one, &sc, &e) < 0)
+		rc = cli_fail(c, &e);
+	if (sc.json)
+		out_json(c, sc.arr);
+	else
+		out_table_end(&sc.t);
+	store_close(sc.st);
+	return rc;
+}
+
+/* schedule, pause, resume, cancel */
+static int
+camp_action(struct cli *c, int argc, char **argv, const char *action)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	int64_t at = 0;
+	const char *status;
+	struct store *st;
+	struct err e;
+	int ch, rc, nargs = strcmp(action, "schedule") == 0 ? 2 : 1;
+
+	while ((ch = cli_getopt(c, argc, argv, "", opts)) != -1)
+		return EX_USAGE;
+	if (cli_args(c, argc, argv, nargs, nargs == 2 ? "NAME TIME" :
+	    "NAME") != 0)
+		return EX_USAGE;
+	if (nargs == 2 && campaign_parse_time(argv[optind + 1],
+	    store_now_ms(), &at, &e) < 0)
+		return cli_fail(c, &e);
+	if ((rc = cli_open(c, &st)) != 0)
+		return rc;
+	if (store_campaign_action(st, argv[optind], action, at, &status,
+	    &e) < 0)
+		rc = cli_fail(c, &e);
+	else if (c->tty)
+		printf("campaign %s is %s\n", argv[optind], status);
+	else
+		out_kv("status=%s", status);
+	store_close(st);
+	return rc;
+}
+
+static int
+camp_schedule(struct cli *c, int argc, char **argv)
+{
+	return camp_action(c, argc, argv, "schedule");
+}
+
+static int
+camp_pause(struct cli *c, int argc, char **argv)
+{
+	return camp_action(c, argc, argv, "pause");
+}
+
+static int
+camp_resume(struct cli *c, int argc, char **argv)
+{
+	return camp_action(c, argc, argv, "resume");
+}
+
+static int
+camp_cancel(struct cli *c, int argc, char **argv)
+{
+	return camp_action(c, argc, argv, "cancel");
+}
+
+static int
+camp_start(struct cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	struct store *st;
+	int64_t created;
+	struct err e;
+	int ch, rc;
+
+	while ((ch = cli_getopt(c, argc, argv, "", opts)) != -1)
+		return EX_USAGE;
+	if (cli_args(c, argc, argv, 1, "NAME") != 0)
+		return EX_USAGE;
+	if ((rc = cli_open(c, &st)) != 0)
+		return rc;
+	if (store_campaign_start(st, argv[optind], &created, &e) < 0)
+		rc = cli_fail(c, &e);
+	else if (c->tty)
+		printf("campaign %s is running: %lld deliveries queued\n",
+		    argv[optind], (long long)created);
+	else
+		out_kv("status=running deliveries=%lld", (long long)created);
+	store_close(st);
+	return rc;
+}
+
+const struct cli_cmd cmd_campaign[] = {
+	{ "create", camp_create, "create a campaign (a draft, or scheduled)",
+	  "create NAME --list LIST --template NAME --from 'Name <address>'\n"
+	  "       [--segment EXPR] [--reply-to ADDRESS] [--schedule TIME]\n\n"
+	  "Pins the template's newest version and reports how many recipients\n"
+	  "the list and segment reach now; the audience itself is resolved when\n"
+	  "the campaign starts. A segment filters on attributes:\n\n"
+	  "  --segment \"country = 'DE' and plan in ('pro', 'team')\"\n"
+	  "  --segment \"seats >= 5 and not (trial is set)\"\n\n"
+	  "TIME: 'YYYY-MM-DD HH:MM' (local), ISO 8601 with Z or an offset, "
+	  "now, +2h.\n" },
+	{ "show", camp_show, "a campaign, its audience or its deliveries",
+	  "show NAME [--json]\n" },
+	{ "ls", camp_ls, "all campaigns", "ls [--json]\n" },
+	{ "schedule", camp_schedule, "schedule a draft",
+	  "schedule NAME TIME\n\nTIME: 'YYYY-MM-DD HH:MM' (local), ISO 8601 "
+	  "with Z or an offset, now, +2h.\n" },
+	{ "start", camp_start, "start now: resolve the audience into deliveries",
+	  "start NAME\n\n"
+	  "Marks a draft or scheduled campaign running and creates one pending\n"
+	  "delivery per eligible recipient (list members matching the segment,\n"
+	  "minus suppressions), in one transaction.\n" },
+	{ "pause", camp_pause, "pause a scheduled or running campaign",
+	  "pause NAME\n" },
+	{ "resume", camp_resume, "resume a paused campaign", "resume NAME\n" },
+	{ "cancel", camp_cancel, "cancel a campaign for good", "cancel NAME\n" },
+	{ NULL, NULL, NULL, NULL }
+};

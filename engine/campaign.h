@@ -1,0 +1,35 @@
+/*
+ * campaign.h - the campaign life cycle.
+ *
+ *   draft --schedule--> scheduled --start--> running --finish--> done
+ *     \______________start_______________/     |  ^
+ *   scheduled|running --pause--> paused --resume-'  (or back to scheduled
+ *                                                    when it never started)
+ *   any state but done --cancel--> cancelled
+ *
+ * Pure functions, thread-safe; the store applies the result under a
+ * "WHERE status = <from>" guard so two processes cannot both win.
+ */
+#ifndef POSTBOTE_CAMPAIGN_H
+#define POSTBOTE_CAMPAIGN_H
+
+#include <stdint.h>
+#include "err.h"
+
+/*
+ * The state an action leads to from status; started tells whether the
+ * campaign has ever started sending. EX_DATAERR when the action is not
+ * allowed from status, EX_USAGE for an unknown action.
+ */
+int campaign_transition(const char *status, const char *action, int started,
+    const char **to, struct err *e) WUR;
+
+/*
+ * Parses a schedule time: "now", "+30m"/"+2h"/"+1d", "YYYY-MM-DD HH:MM[:SS]"
+ * or "YYYY-MM-DDTHH:MM[:SS]" in local time, with a trailing "Z" or
+ * "+HH:MM"/"-HH:MM" for an explicit offset. *ms is Unix time in ms.
+ */
+int campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
+    struct err *e) WUR;
+
+#endif

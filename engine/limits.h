@@ -1,0 +1,44 @@
+/*
+ * limits.h - every size and time limit Postbote enforces, in one place.
+ *
+ * A limit guards memory or time against hostile or broken input. Each one is
+ * tested at and just over its edge; change a value here and nowhere else.
+ */
+#ifndef POSTBOTE_LIMITS_H
+#define POSTBOTE_LIMITS_H
+
+/* RFC 5321 4.5.3.1: local part 64 octets, domain 255, path 256 with <>. */
+#define LIMIT_ADDR_LOCAL	64
+#define LIMIT_ADDR_DOMAIN	253	/* RFC 1035 2.3.4 textual form */
+#define LIMIT_ADDR		254
+#define LIMIT_DOMAIN_LABEL	63
+
+#define LIMIT_DISPLAY_NAME	256	/* From/Reply-To display names */
+#define LIMIT_NAME		128	/* list, template and campaign names */
+
+/* Import. */
+#define LIMIT_IMPORT_FIELD	(64 * 1024)	/* one CSV cell */
+#define LIMIT_IMPORT_LINE	(1024 * 1024)	/* one JSON Lines record */
+#define LIMIT_IMPORT_COLUMNS	512
+#define LIMIT_ATTRS		(64 * 1024)	/* one recipient's attributes, as JSON */
+#define LIMIT_IMPORT_REPORTED	20		/* rejects printed before "... and N more" */
+
+/* Templates as stored (the renderer adds its own limits). */
+#define LIMIT_TEMPLATE_PART	(512 * 1024)
+#define LIMIT_SUBJECT		998		/* RFC 5322 2.1.1 line length */
+
+/* Segments: length, nesting and the time the guard lets one run. */
+#define LIMIT_SEGMENT_LEN	4096
+#define LIMIT_SEGMENT_DEPTH	32
+#define LIMIT_SEGMENT_TERMS	64		/* comparisons in one expression */
+#define LIMIT_SEGMENT_PARAMS	256		/* literals and attribute paths */
+#define LIMIT_SEGMENT_MS	1000		/* counting a segment over a list */
+#define LIMIT_AUDIENCE_MS	60000		/* materialising an audience */
+
+/* Configuration file. */
+#define LIMIT_CONFIG_FILE	(1024 * 1024)
+
+/* Error messages carried up to the CLI. */
+#define LIMIT_ERR_MSG		1024
+
+#endif

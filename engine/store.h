@@ -1,0 +1,240 @@
+/*
+ * store.h - the SQLite store: the only module that holds SQL.
+ *
+ * One struct store wraps one connection to one database file. The schema
+ * lives in schema/NNN_*.sql, compiled into the binary; store_open() applies
+ * every migration the file lacks (PRAGMA user_version) and refuses a file
+ * whose version is newer than this binary knows. The connection runs in WAL
+ * mode with foreign keys on and a busy timeout, so the tracking server and
+ * bounce ingest can write short transactions while a send runs.
+ *
+ * Every function returns 0 or -1 with struct err filled (sysexits code and
+ * a message naming the list, template, campaign or field). Strings handed
+ * to callbacks live until the callback returns. A struct store is not
+ * thread-safe: one thread, one store.
+ *
+ * Keeping every query behind this header is what lets a PostgreSQL backend
+ * be added later without touching the callers (DESIGN.md "Past one machine").
+ */
+#ifndef POSTBOTE_STORE_H
+#define POSTBOTE_STORE_H
+
+#include <stdint.h>
+#include "err.h"
+
+struct store;
+struct addr;
+
+#define STORE_CREATE	0x01	/* create the file if it does not exist */
+
+int store_open(const char *path, int flags, struct store **out,
+    struct err *e) WUR;
+void store_close(struct store *st);
+
+/* Unix time in milliseconds, the unit of every time in the store. */
+int64_t store_now_ms(void);
+
+/* Schema version of the open file, and the newest this binary knows. */
+int store_version(struct store *st);
+int store_latest_version(void);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_rollback() never fails. */
+int store_begin(struct store *st, struct err *e) WUR;
+int store_commit(struct store *st, struct err *e) WUR;
+void store_rollback(struct store *st);
+
+/* Settings: *value is malloc'd, NULL when the key is absent. */
+int store_setting_get(struct store *st, const char *key, char **value,
+    struct err *e) WUR;
+int store_setting_set(struct store *st, const char *key, const char *value,
+    struct err *e) WUR;
+
+/*
+ * Makes sure setting key holds a secret of nbytes random bytes (OpenSSL's
+ * RAND_bytes, hex-encoded); an existing secret is kept. *created tells.
+ */
+int store_ensure_secret(struct store *st, const char *key, int nbytes,
+    int *created, struct err *e) WUR;
+
+/* Names of lists, templates and campaigns: [A-Za-z0-9][A-Za-z0-9._-]*. */
+int store_check_name(const char *what, const char *name, struct err *e) WUR;
+
+/* ------------------------------------------------------------------ lists */
+
+struct list_info {
+	int64_t id;
+	const char *name;
+	const char *description;
+	int64_t created_at;
+	int64_t members;
+	int64_t suppressed;	/* members no campaign would reach */
+	int64_t domains;
+};
+
+typedef int (*store_list_cb)(const struct list_info *li, void *ctx);
+typedef int (*store_count_cb)(const char *key, int64_t n, void *ctx);
+typedef int (*store_member_cb)(const char *address, const char *attrs,
+    void *ctx);
+
+int store_list_create(struct store *st, const char *name, const char *desc,
+    int64_t *id, struct err *e) WUR;
+/* EX_NOINPUT when no list has that name. */
+int store_list_get(struct store *st, const char *name, store_list_cb cb,
+    void *ctx, struct err *e) WUR;
+int store_list_id(struct store *st, const char *name, int64_t *id,
+    struct err *e) WUR;
+int store_list_each(struct store *st, store_list_cb cb, void *ctx,
+    struct err *e) WUR;
+/* Refused (EX_DATAERR) while a campaign uses the list. */
+int store_list_rm(struct store *st, const char *name, struct err *e) WUR;
+/* The list's members per domain, largest first, at most limit rows. */
+int store_list_domains(struct store *st, int64_t list_id, int limit,
+    store_count_cb cb, void *ctx, struct err *e) WUR;
+int store_list_members(struct store *st, int64_t list_id,
+    store_member_cb cb, void *ctx, struct err *e) WUR;
+
+/* ----------------------------------------------------------------- import */
+
+struct store_import;
+
+enum import_outcome {
+	IMPORT_ADDED,		/* a new recipient */
+	IMPORT_UPDATED,		/* known recipient, attributes changed */
+	IMPORT_UNCHANGED,	/* known recipient, nothing new */
+	IMPORT_DUPLICATE	/* seen earlier in this file; merged */
+};
+
+/*
+ * An import is one transaction: begin, a row at a time, finish. The list is
+ * created inside it when create_list is set, so a failed import leaves no
+ * empty list behind. *joined tells whether the recipient is new to the list;
+ * *dup_line names the earlier line for IMPORT_DUPLICATE.
+ */
+int store_import_begin(struct store *st, const char *list, int create_list,
+    struct store_import **out, struct err *e) WUR;
+int store_import_row(struct store_import *im, const struct addr *a,
+    const char *attrs, int64_t line, enum import_outcome *outcome,
+    int *joined, int64_t *dup_line, struct err *e) WUR;
+/* Commits when commit is set, rolls back otherwise; frees im either way. */
+int store_import_finish(struct store_import *im, int commit,
+    struct err *e) WUR;
+int store_import_created_list(const struct store_import *im);
+
+/* ----------------------------------------------------------- suppressions */
+
+struct suppression {
+	int64_t id;
+	const char *kind;	/* "address" or "domain" */
+	const char *value;
+	const char *list;	/* NULL: every list */
+	const char *reason;
+	const char *source;
+	int64_t created_at;
+};
+
+typedef int (*store_suppression_cb)(const struct suppression *s, void *ctx);
+
+/* *added is 0 when the same suppression already existed. */
+int store_suppress_add(struct store *st, const char *kind, const char *value,
+    const char *list, const char *reason, const char *source, int *added,
+    struct err *e) WUR;
+int store_suppress_rm(struct store *st, const char *kind, const char *value,
+    const char *list, int *removed, struct err *e) WUR;
+/* list NULL: every suppression; otherwise those that apply to that list. */
+int store_suppress_each(struct store *st, const char *list,
+    store_suppression_cb cb, void *ctx, struct err *e) WUR;
+
+/* -------------------------------------------------------------- templates */
+
+struct template_info {
+	int64_t id;		/* of the version */
+	const char *name;
+	int version;
+	int versions;		/* how many the template has */
+	const char *subject;
+	const char *html;
+	const char *text;	/* NULL: no text part */
+	int64_t created_at;
+};
+
+typedef int (*store_template_cb)(const struct template_info *t, void *ctx);
+
+/* A new name gets version 1, an existing one its next version. */
+int store_template_add(struct store *st, const char *name,
+    const char *subject, const char *html, const char *text, int *version,
+    struct err *e) WUR;
+/* version 0: the newest. EX_NOINPUT when absent. */
+int store_template_get(struct store *st, const char *name, int version,
+    store_template_cb cb, void *ctx, struct err *e) WUR;
+/* Newest version of every template; html and text are NULL here. */
+int store_template_each(struct store *st, store_template_cb cb, void *ctx,
+    struct err *e) WUR;
+
+/* -------------------------------------------------------------- campaigns */
+
+struct campaign_info {
+	int64_t id;
+	const char *name;
+	int64_t list_id;
+	const char *list;
+	const char *segment;	/* NULL: the whole list */
+	const char *template_name;
+	int template_version;
+	const char *from_name;
+	const char *from_addr;
+	const char *reply_to;	/* NULL: none */
+	const char *status;
+	int64_t scheduled_at;	/* 0: unset, likewise below */
+	int64_t started_at;
+	int64_t finished_at;
+	int64_t created_at;
+};
+
+struct campaign_spec {
+	const char *name;
+	const char *list;
+	const char *template_name;
+	const char *segment;	/* NULL or "": the whole list */
+	const char *from_name;
+	const char *from_addr;
+	const char *reply_to;
+	int64_t scheduled_at;	/* 0: a draft */
+};
+
+/* Who a list and segment reach right now. */
+struct audience {
+	int64_t members;	/* on the list */
+	int64_t matching;	/* ... and matching the segment */
+	int64_t suppressed;	/* ... of those, suppressed */
+	int64_t eligible;	/* matching and not suppressed */
+};
+
+typedef int (*store_campaign_cb)(const struct campaign_info *c, void *ctx);
+
+int store_campaign_create(struct store *st, const struct campaign_spec *spec,
+    struct audience *aud, struct err *e) WUR;
+int store_campaign_get(struct store *st, const char *name,
+    store_campaign_cb cb, void *ctx, struct err *e) WUR;
+int store_campaign_each(struct store *st, store_campaign_cb cb, void *ctx,
+    struct err *e) WUR;
+/* Applies a campaign_transition() action; at is for "schedule". */
+int store_campaign_action(struct store *st, const char *name,
+    const char *action, int64_t at, const char **status, struct err *e) WUR;
+/*
+ * Counts the audience the segment selects from the list now. The segment
+ * is compiled by segment.c and evaluated under the segment guard.
+ */
+int store_audience_count(struct store *st, int64_t list_id,
+    const char *segment, struct audience *aud, struct err *e) WUR;
+/*
+ * Starts a draft or scheduled campaign: status running, and its audience
+ * resolved into one pending delivery per eligible recipient, in one
+ * transaction. *created is the number of deliveries.
+ */
+int store_campaign_start(struct store *st, const char *name,
+    int64_t *created, struct err *e) WUR;
+/* Deliveries of a campaign per status. */
+int store_delivery_counts(struct store *st, int64_t campaign_id,
+    store_count_cb cb, void *ctx, struct err *e) WUR;
+
+#endif

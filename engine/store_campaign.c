@@ -1,0 +1,362 @@
+/*
+ * store_campaign.c - campaigns, their audience and their deliveries.
+ *
+ * The audience is resolved when a campaign starts, not when it is created,
+ * so a campaign scheduled for next week reaches the list as it is then. It
+ * is materialised by one INSERT ... SELECT in one transaction: a million
+ * rows are one statement, not a million round trips.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "campaign.h"
+#include "limits.h"
+#include "store_int.h"
+
+/* Members of list ?1 that the segment (%s) selects. */
+#define AUDIENCE_FROM \
+	"FROM list_members m JOIN recipients r ON r.id = m.recipient_id " \
+	"WHERE m.list_id = ?1 AND %s "
+
+int
+store_audience_count(struct store *st, int64_t list_id, const char *segment,
+    struct audience *aud, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	memset(aud, 0, sizeof(*aud));
+	if (store_segment_prepare(st, "SELECT count(*), ifnull(sum(" \
+	    STORE_SUPPRESSED("?1") "), 0) " AUDIENCE_FROM, segment, &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, list_id);
+	store_deadline_set(st, LIMIT_SEGMENT_MS);
+	rc = sqlite3_step(stmt);
+	store_deadline_clear(st);
+	if (rc == SQLITE_ROW) {
+		aud->matching = sqlite3_column_int64(stmt, 0);
+		aud->suppressed = sqlite3_column_int64(stmt, 1);
+		aud->eligible = aud->matching - aud->suppressed;
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_INTERRUPT || sqlite3_errcode(st->db) == SQLITE_INTERRUPT)
+		return err_set(e, EX_DATAERR, "segment: counting it took "
+		    "longer than %d ms; simplify it", LIMIT_SEGMENT_MS);
+	if (rc != SQLITE_ROW)
+		return store_sqlerr(st, e, "counting the audience");
+	if (store_prepare(st, "SELECT count(*) FROM list_members WHERE "
+	    "list_id = ?1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, list_id);
+	return store_scalar(st, stmt, &aud->members, e);
+}
+
+static int
+campaign_template_version(struct store *st, const char *name, int64_t *id,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT v.id FROM templates t JOIN "
+	    "template_versions v ON v.template_id = t.id WHERE t.name = ?1 "
+	    "ORDER BY v.version DESC LIMIT 1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (store_scalar(st, stmt, id, e) < 0)
+		return -1;
+	if (*id == 0)
+		return err_set(e, EX_NOINPUT, "no template named \"%s\"", name);
+	return 0;
+}
+
+int
+store_campaign_create(struct store *st, const struct campaign_spec *spec,
+    struct audience *aud, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t list_id, tv_id, now = store_now_ms();
+	const char *seg = spec->segment && *spec->segment ? spec->segment : NULL;
+
+	if (store_check_name("campaign", spec->name, e) < 0 ||
+	    store_list_id(st, spec->list, &list_id, e) < 0 ||
+	    campaign_template_version(st, spec->template_name, &tv_id, e) < 0)
+		return -1;
+	/* Counting first also vets the segment before anything is written. */
+	if (store_audience_count(st, list_id, seg, aud, e) < 0)
+		return -1;
+	if (store_prepare(st, "INSERT INTO campaigns(name, list_id, segment, "
+	    "template_version_id, from_name, from_addr, reply_to, status, "
+	    "scheduled_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, ?10)", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, spec->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, list_id);
+	if (seg != NULL)
+		sqlite3_bind_text(stmt, 3, seg, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 4, tv_id);
+	sqlite3_bind_text(stmt, 5, spec->from_name ? spec->from_name : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 6, spec->from_addr, -1, SQLITE_STATIC);
+	if (spec->reply_to != NULL)
+		sqlite3_bind_text(stmt, 7, spec->reply_to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 8, spec->scheduled_at ? "scheduled" : "draft",
+	    -1, SQLITE_STATIC);
+	if (spec->scheduled_at)
+		sqlite3_bind_int64(stmt, 9, spec->scheduled_at);
+	sqlite3_bind_int64(stmt, 10, now);
+	if (sqlite3_step(stmt) != SQLITE_DONE) {
+		int rc = sqlite3_extended_errcode(st->db);
+
+		sqlite3_finalize(stmt);
+		if (rc == SQLITE_CONSTRAINT_UNIQUE)
+			return err_set(e, EX_DATAERR, "campaign \"%s\" already "
+			    "exists", spec->name);
+		return store_sqlerr(st, e, "creating a campaign");
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+#define CAMPAIGN_SELECT \
+	"SELECT c.id, c.name, c.list_id, l.name, c.segment, t.name, " \
+	"v.version, c.from_name, c.from_addr, c.reply_to, c.status, " \
+	"ifnull(c.scheduled_at, 0), ifnull(c.started_at, 0), " \
+	"ifnull(c.finished_at, 0), c.created_at FROM campaigns c " \
+	"JOIN lists l ON l.id = c.list_id JOIN template_versions v ON " \
+	"v.id = c.template_version_id JOIN templates t ON " \
+	"t.id = v.template_id "
+
+static int
+campaign_rows(struct store *st, sqlite3_stmt *stmt, store_campaign_cb cb,
+    void *ctx, int *found, struct err *e)
+{
+	struct campaign_info c;
+	int rc;
+
+	*found = 0;
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		c.id = sqlite3_column_int64(stmt, 0);
+		c.name = store_col_text(stmt, 1);
+		c.list_id = sqlite3_column_int64(stmt, 2);
+		c.list = store_col_text(stmt, 3);
+		c.segment = store_col_text(stmt, 4);
+		c.template_name = store_col_text(stmt, 5);
+		c.template_version = sqlite3_column_int(stmt, 6);
+		c.from_name = store_col_text(stmt, 7);
+		c.from_addr = store_col_text(stmt, 8);
+		c.reply_to = store_col_text(stmt, 9);
+		c.status = store_col_text(stmt, 10);
+		c.scheduled_at = sqlite3_column_int64(stmt, 11);
+		c.started_at = sqlite3_column_int64(stmt, 12);
+		c.finished_at = sqlite3_column_int64(stmt, 13);
+		c.created_at = sqlite3_column_int64(stmt, 14);
+		(*found)++;
+		if (cb(&c, ctx) < 0) {
+			sqlite3_finalize(stmt);
+			return err_set(e, EX_IOERR, "writing output failed");
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(st, e, "reading campaigns");
+	return 0;
+}
+
+int
+store_campaign_get(struct store *st, const char *name, store_campaign_cb cb,
+    void *ctx, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int found;
+
+	if (store_prepare(st, CAMPAIGN_SELECT "WHERE c.name = ?1", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (campaign_rows(st, stmt, cb, ctx, &found, e) < 0)
+		return -1;
+	if (found == 0)
+		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
+	return 0;
+}
+
+int
+store_campaign_each(struct store *st, store_campaign_cb cb, void *ctx,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int found;
+
+	if (store_prepare(st, CAMPAIGN_SELECT "ORDER BY c.created_at, c.id",
+	    &stmt, e) < 0)
+		return -1;
+	return campaign_rows(st, stmt, cb, ctx, &found, e);
+}
+
+/* The campaign's id, status and whether it ever started, read inside the
+ * caller's transaction. */
+struct campaign_state {
+	int64_t id;
+	int64_t list_id;
+	char status[16];
+	int started;
+	char *segment;
+};
+
+static int
+campaign_state(struct store *st, const char *name, struct campaign_state *cs,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st, "SELECT id, list_id, status, started_at IS NOT "
+	    "NULL, segment FROM campaigns WHERE name = ?1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		cs->id = sqlite3_column_int64(stmt, 0);
+		cs->list_id = sqlite3_column_int64(stmt, 1);
+		snprintf(cs->status, sizeof(cs->status), "%s",
+		    store_col_text(stmt, 2));
+		cs->started = sqlite3_column_int(stmt, 3);
+		cs->segment = sqlite3_column_type(stmt, 4) == SQLITE_NULL ?
+		    NULL : sqlite3_mprintf("%s", store_col_text(stmt, 4));
+	}
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_DONE)
+		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
+	if (rc != SQLITE_ROW)
+		return store_sqlerr(st, e, "reading a campaign");
+	return 0;
+}
+
+static int
+campaign_set_status(struct store *st, const struct campaign_state *cs,
+    const char *to, int64_t scheduled_at, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = store_now_ms();
+
+	if (store_prepare(st, "UPDATE campaigns SET status = ?2, updated_at = "
+	    "?3, scheduled_at = CASE WHEN ?4 > 0 THEN ?4 ELSE scheduled_at "
+	    "END, started_at = CASE WHEN ?2 = 'running' THEN ifnull(started_at,"
+	    " ?3) ELSE started_at END, finished_at = CASE WHEN ?2 IN ('done', "
+	    "'cancelled') THEN ?3 ELSE finished_at END WHERE id = ?1 AND "
+	    "status = ?5", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, cs->id);
+	sqlite3_bind_text(stmt, 2, to, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, now);
+	sqlite3_bind_int64(stmt, 4, scheduled_at);
+	sqlite3_bind_text(stmt, 5, cs->status, -1, SQLITE_STATIC);
+	if (store_step_done(st, stmt, "changing a campaign's status", e) < 0)
+		return -1;
+	if (sqlite3_changes(st->db) != 1)
+		return err_set(e, EX_TEMPFAIL, "the campaign changed while "
+		    "this ran; try again");
+	return 0;
+}
+
+int
+store_campaign_action(struct store *st, const char *name, const char *action,
+    int64_t at, const char **status, struct err *e)
+{
+	struct campaign_state cs = { 0 };
+
+	if (strcmp(action, "start") == 0)
+		return err_set(e, EX_SOFTWARE, "use store_campaign_start()");
+	if (store_begin(st, e) < 0)
+		return -1;
+	if (campaign_state(st, name, &cs, e) < 0 ||
+	    campaign_transition(cs.status, action, cs.started, status, e) < 0 ||
+	    campaign_set_status(st, &cs, *status, at, e) < 0 ||
+	    store_commit(st, e) < 0)
+		goto fail;
+	sqlite3_free(cs.segment);
+	return 0;
+fail:
+	sqlite3_free(cs.segment);
+	store_rollback(st);
+	return -1;
+}
+
+static int
+campaign_materialise(struct store *st, const struct campaign_state *cs,
+    int64_t *created, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = store_now_ms();
+	int rc;
+
+	if (store_segment_prepare(st, "INSERT INTO deliveries(campaign_id, "
+	    "recipient_id, domain, status, next_attempt_at, created_at, "
+	    "updated_at) SELECT ?2, r.id, r.domain, 'pending', ?3, ?3, ?3 "
+	    AUDIENCE_FROM "AND NOT " STORE_SUPPRESSED("?1")
+	    " ON CONFLICT DO NOTHING", cs->segment, &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, cs->list_id);
+	sqlite3_bind_int64(stmt, 2, cs->id);
+	sqlite3_bind_int64(stmt, 3, now);
+	store_deadline_set(st, LIMIT_AUDIENCE_MS);
+	rc = sqlite3_step(stmt);
+	store_deadline_clear(st);
+	sqlite3_finalize(stmt);
+	if (rc == SQLITE_INTERRUPT)
+		return err_set(e, EX_TEMPFAIL, "resolving the audience took "
+		    "longer than %d s", LIMIT_AUDIENCE_MS / 1000);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(st, e, "resolving the audience");
+	*created = sqlite3_changes(st->db);
+	return 0;
+}
+
+int
+store_campaign_start(struct store *st, const char *name, int64_t *created,
+    struct err *e)
+{
+	struct campaign_state cs = { 0 };
+	const char *to;
+
+	*created = 0;
+	if (store_begin(st, e) < 0)
+		return -1;
+	if (campaign_state(st, name, &cs, e) < 0 ||
+	    campaign_transition(cs.status, "start", cs.started, &to, e) < 0 ||
+	    campaign_materialise(st, &cs, created, e) < 0 ||
+	    campaign_set_status(st, &cs, to, 0, e) < 0 ||
+	    store_commit(st, e) < 0)
+		goto fail;
+	sqlite3_free(cs.segment);
+	return 0;
+fail:
+	sqlite3_free(cs.segment);
+	store_rollback(st);
+	return -1;
+}
+
+int
+store_delivery_counts(struct store *st, int64_t campaign_id,
+    store_count_cb cb, void *ctx, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st, "SELECT status, count(*) FROM deliveries WHERE "
+	    "campaign_id = ?1 GROUP BY status ORDER BY status", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+		if (cb(store_col_text(stmt, 0), sqlite3_column_int64(stmt, 1),
+		    ctx) < 0) {
+			sqlite3_finalize(stmt);
+			return err_set(e, EX_IOERR, "writing output failed");
+		}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(st, e, "counting deliveries");
+	return 0;
+}

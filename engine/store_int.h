@@ -1,0 +1,62 @@
+/*
+ * store_int.h - what the store*.c files share; nothing outside engine/store*
+ * includes this.
+ */
+#ifndef POSTBOTE_STORE_INT_H
+#define POSTBOTE_STORE_INT_H
+
+#include <sqlite3.h>
+#include "store.h"
+
+struct store {
+	sqlite3 *db;
+	char *path;
+	int64_t deadline;	/* monotonic ms; see store_deadline_set() */
+};
+
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+
+/* Generated from schema/ by the Makefile (build/schema_gen.c). */
+extern const struct store_migration store_migrations[];
+extern const int store_nmigrations;
+
+/*
+ * True for a recipient r that an address or domain suppression, global or
+ * for the list whose id is the SQL expression LIST, keeps from every
+ * campaign of that list.
+ */
+#define STORE_SUPPRESSED(LIST) \
+	"(EXISTS (SELECT 1 FROM suppressions s WHERE s.kind = 'address' " \
+	"AND s.value = r.address_key AND ifnull(s.list_id, " LIST ") = " \
+	LIST ") OR EXISTS (SELECT 1 FROM suppressions s WHERE " \
+	"s.kind = 'domain' AND s.value = r.domain AND " \
+	"ifnull(s.list_id, " LIST ") = " LIST "))"
+
+/* Fills e with the connection's last error, after "what: ". Returns -1. */
+int store_sqlerr(struct store *st, struct err *e, const char *what);
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
+    struct err *e) WUR;
+/* Runs SQL that returns no rows. */
+int store_exec(struct store *st, const char *sql, struct err *e) WUR;
+/* Steps a statement expected to finish without rows; finalizes it. */
+int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
+    struct err *e) WUR;
+/* Runs a statement whose first column of its single row is an integer. */
+int store_scalar(struct store *st, sqlite3_stmt *stmt, int64_t *out,
+    struct err *e) WUR;
+const char *store_col_text(sqlite3_stmt *stmt, int col);
+
+/* The segment guard (store_segment.c): prepares a statement whose text
+ * contains one %s for the compiled segment and binds its literals. */
+struct segment;
+int store_segment_prepare(struct store *st, const char *sql_fmt,
+    const char *segment, sqlite3_stmt **stmt, struct err *e) WUR;
+/* Interrupts any statement still running ms milliseconds from now. */
+void store_deadline_set(struct store *st, int64_t ms);
+void store_deadline_clear(struct store *st);
+
+#endif

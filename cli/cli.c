@@ -144,6 +144,17 @@ cli_number(struct cli *c, const char *opt, const char *s, int64_t *out)
 }
 
 int
+cli_utf8(struct cli *c, const char *opt, const char *s)
+{
+	struct err e;
+
+	if (s == NULL || u8_check((const uint8_t *)s, strlen(s)) == NULL)
+		return 0;
+	err_set(&e, EX_DATAERR, "%s is not valid UTF-8 text", opt);
+	return cli_fail(c, &e);
+}
+
+int
 cli_read_file(const char *path, size_t max, char **out, struct err *e)
 {
 	FILE *fp;

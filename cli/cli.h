@@ -60,6 +60,12 @@ int cli_open(struct cli *c, struct store **st);
 /* Parses a non-negative integer option; EX_USAGE when it is not one. */
 int cli_number(struct cli *c, const char *opt, const char *s, int64_t *out);
 
+/*
+ * Fails with EX_DATAERR, naming opt, unless s is valid UTF-8: whatever a
+ * command stores must come back out of --json, and JSON is UTF-8.
+ */
+int cli_utf8(struct cli *c, const char *opt, const char *s);
+
 /* Reads a whole UTF-8 text file of at most max bytes into *out. */
 int cli_read_file(const char *path, size_t max, char **out, struct err *e);
 

@@ -65,6 +65,8 @@ camp_create(struct cli *c, int argc, char **argv)
 		return cli_usage(c, "--list, --template and --from are "
 		    "required");
 	spec.name = argv[optind];
+	if ((rc = cli_utf8(c, "--segment", spec.segment)) != 0)
+		return rc;
 	if (addr_parse_mailbox(from, &mfrom, &e) < 0) {
 		err_prefix(&e, "--from");
 		return cli_fail(c, &e);

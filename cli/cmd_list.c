@@ -32,6 +32,8 @@ list_create(struct cli *c, int argc, char **argv)
 			return EX_USAGE;
 	if (cli_args(c, argc, argv, 1, "LIST") != 0)
 		return EX_USAGE;
+	if ((rc = cli_utf8(c, "--description", desc)) != 0)
+		return rc;
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
 	rc = store_list_create(st, argv[optind], desc, NULL, &e) < 0 ?

@@ -39,7 +39,7 @@ supp_getopts(struct cli *c, int argc, char **argv, struct supp_opts *so)
 		default: return EX_USAGE;
 		}
 	}
-	return 0;
+	return cli_utf8(c, "--reason", so->reason);
 }
 
 /* add and rm: one or more targets in one transaction. */

@@ -40,6 +40,8 @@ tpl_add(struct cli *c, int argc, char **argv)
 	if (strlen(subject) > LIMIT_SUBJECT || strpbrk(subject, "\r\n"))
 		return cli_usage(c, "--subject must be one line of at most %d "
 		    "bytes", LIMIT_SUBJECT);
+	if ((rc = cli_utf8(c, "--subject", subject)) != 0)
+		return rc;
 	if (cli_read_file(html_path, LIMIT_TEMPLATE_PART, &html, &e) < 0 ||
 	    (text_path != NULL && cli_read_file(text_path,
 	    LIMIT_TEMPLATE_PART, &text, &e) < 0)) {

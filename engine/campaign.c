@@ -56,6 +56,9 @@ parse_relative(const char *s, int64_t now_ms, int64_t *ms, struct err *e)
 	long long n;
 	int64_t unit;
 
+	/* strtoll() would also take " 2" and "+2": only digits may follow. */
+	if (!isdigit((unsigned char)s[1]))
+		return err_set(e, EX_USAGE, "bad relative time \"%s\"", s);
 	errno = 0;
 	n = strtoll(s + 1, &end, 10);
 	if (errno != 0 || end == s + 1 || n < 0 || n > 100000)
@@ -71,6 +74,22 @@ parse_relative(const char *s, int64_t now_ms, int64_t *ms, struct err *e)
 		    "+Nm, +Nh or +Nd", s);
 	*ms = now_ms + n * unit * 1000;
 	return 0;
+}
+
+/*
+ * strptime() takes any day up to 31 and seconds up to 61, and mktime()
+ * would quietly turn February 30 into March 2: a date is real only when
+ * normalising it changes nothing.
+ */
+static int
+tm_real(const struct tm *tm)
+{
+	struct tm n = *tm;
+
+	(void)timegm(&n);
+	return n.tm_year == tm->tm_year && n.tm_mon == tm->tm_mon &&
+	    n.tm_mday == tm->tm_mday && n.tm_hour == tm->tm_hour &&
+	    n.tm_min == tm->tm_min && n.tm_sec == tm->tm_sec;
 }
 
 /* A trailing "Z", "+HH:MM" or "-HH:MM": *offset in seconds east of UTC. */
@@ -120,7 +139,8 @@ campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
 	for (i = 0; formats[i] != NULL && rest == NULL; i++) {
 		memset(&tm, 0, sizeof(tm));
 		rest = strptime(s, formats[i], &tm);
-		if (rest != NULL && parse_offset(rest, &has, &offset) < 0)
+		if (rest != NULL && (parse_offset(rest, &has, &offset) < 0 ||
+		    !tm_real(&tm)))
 			rest = NULL;
 	}
 	if (rest == NULL)

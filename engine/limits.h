@@ -32,7 +32,8 @@
 #define LIMIT_SEGMENT_DEPTH	32
 #define LIMIT_SEGMENT_TERMS	64		/* comparisons in one expression */
 #define LIMIT_SEGMENT_PARAMS	256		/* literals and attribute paths */
-#define LIMIT_SEGMENT_MS	1000		/* counting a segment over a list */
+#define LIMIT_SEGMENT_MS	1000		/* evaluating a segment over ... */
+#define LIMIT_SEGMENT_ROWS	500000		/* ... each this many members */
 #define LIMIT_AUDIENCE_MS	60000		/* materialising an audience */
 
 /* Configuration file. */

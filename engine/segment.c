@@ -409,6 +409,10 @@ parse_test(struct parser *p)
 		if (!tok_is(p, "in") && !tok_is(p, "contains"))
 			return expected(p, "'in' or 'contains' after 'not'");
 	}
+	/* "a != b" is "not (a = b)", so it is true when a is missing. */
+	if (p->tok.type == T_OP && (strcmp(p->tok.op, "!=") == 0 ||
+	    strcmp(p->tok.op, "<>") == 0))
+		negate = 1;
 	if (emit(p, negate ? "NOT coalesce(" : "coalesce(") < 0)
 		return -1;
 	if (tok_is(p, "in")) {
@@ -443,7 +447,7 @@ parse_test(struct parser *p)
 		    emit(p, how == 'c' ? ") > 0" : ") = 1") < 0)
 			return -1;
 	} else if (p->tok.type == T_OP && sql_op(p->tok.op) != NULL) {
-		const char *op = sql_op(p->tok.op);
+		const char *op = negate ? " = " : sql_op(p->tok.op);
 
 		lex_next(p);
 		if (emit(p, field) < 0 || emit(p, op) < 0 ||
@@ -460,13 +464,17 @@ parse_unary(struct parser *p)
 {
 	int rc;
 
+	/* Only "not" and "(" nest; a plain test is no level of its own, so
+	 * 32 parentheses are allowed and the 33rd is refused. */
+	if (!tok_is(p, "not") && p->tok.type != T_LPAREN)
+		return parse_test(p);
 	if (++p->depth > LIMIT_SEGMENT_DEPTH)
 		return seg_error(p, p->tok.pos, "nested deeper than %s levels",
 		    "32");
 	if (tok_is(p, "not")) {
 		lex_next(p);
 		rc = emit(p, "NOT ") < 0 ? -1 : parse_unary(p);
-	} else if (p->tok.type == T_LPAREN) {
+	} else {
 		lex_next(p);
 		if (emit(p, "(") < 0 || parse_or(p) < 0)
 			return -1;
@@ -474,8 +482,7 @@ parse_unary(struct parser *p)
 			return expected(p, "')'");
 		lex_next(p);
 		rc = emit(p, ")");
-	} else
-		rc = parse_test(p);
+	}
 	p->depth--;
 	return rc;
 }

@@ -222,6 +222,11 @@ store_configure(struct store *st, struct err *e)
 	sqlite3_limit(st->db, SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024);
 	if (store_exec(st, "PRAGMA foreign_keys = ON", e) < 0)
 		return -1;
+	/* 16 MiB of page cache: resolving a million-recipient audience
+	 * spills a 2 MiB cache to disk over and over (measured: 4.9 s against
+	 * 2.5 s). A fixed size, so memory stays bounded. */
+	if (store_exec(st, "PRAGMA cache_size = -16384", e) < 0)
+		return -1;
 	/* WAL with synchronous=NORMAL survives any process crash; only a
 	 * power cut can lose the last commits, never corrupt the file. */
 	if (store_exec(st, "PRAGMA journal_mode = WAL", e) < 0 ||

@@ -51,7 +51,8 @@ int store_scalar(struct store *st, sqlite3_stmt *stmt, int64_t *out,
 const char *store_col_text(sqlite3_stmt *stmt, int col);
 
 /* The segment guard (store_segment.c): prepares a statement whose text
- * contains one %s for the compiled segment and binds its literals. */
+ * holds the compiled segment as %1$s (once or more) and binds its
+ * literals. */
 struct segment;
 int store_segment_prepare(struct store *st, const char *sql_fmt,
     const char *segment, sqlite3_stmt **stmt, struct err *e) WUR;

@@ -1,0 +1,125 @@
+#!/bin/bash
+# migrations.sh - schema versions: a fresh database, an old one upgraded
+# in place by any command, one from a newer postbote refused, and files
+# that are not databases at all.
+. "$TESTS/lib.sh"
+
+# eq DESC GOT WANT
+eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
+}
+version() { sqlite3 "$1" "PRAGMA user_version"; }
+SCHEMA="$TESTS/../schema"
+
+# ------------------------------------------------------------------ fresh
+expect 0 "init on a fresh file" "$PB" init
+eq "... gives user_version 2" "$(version "$POSTBOTE_DB")" 2
+check "... reports schema=2" has out "schema=2"
+eq "... with every table of both migrations" \
+	"$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM
+	    sqlite_master WHERE type = 'table' ORDER BY name)")" \
+	"campaigns deliveries events list_members lists recipients settings suppressions template_versions templates"
+eq "... in WAL mode" "$(sql "PRAGMA journal_mode")" wal
+expect 0 "init again" "$PB" init
+eq "... still version 2" "$(version "$POSTBOTE_DB")" 2
+
+# -------------------------------------------------------- an old database
+sqlite3 old.db < "$SCHEMA/001_init.sql" || exit 1
+sqlite3 old.db "PRAGMA user_version = 1;
+	INSERT INTO lists(name, description, created_at)
+	    VALUES('legacy', 'from v1', 1700000000000);
+	INSERT INTO recipients(address, address_key, domain, attrs, created_at,
+	    updated_at) VALUES('old@example.com', 'old@example.com',
+	    'example.com', '{\"plan\":\"pro\"}', 1, 1);
+	INSERT INTO list_members VALUES(1, 1, 1);" || exit 1
+eq "the old database is at version 1" "$(version old.db)" 1
+eq "... without the campaigns table" \
+	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 0
+expect 0 "list ls on the old database" "$PB" --db old.db list ls
+eq "... migrates it to version 2" "$(version old.db)" 2
+eq "... adds the campaigns table" \
+	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 1
+eq "... and lists the old list with its member" "$(cut -f1-2 out)" \
+	"$(printf 'legacy\t1')"
+eq "... the list row is kept as it was" \
+	"$(sqlite3 old.db "SELECT name || '|' || description || '|' || created_at FROM lists")" \
+	"legacy|from v1|1700000000000"
+eq "... and the recipient with its attributes" \
+	"$(sqlite3 old.db "SELECT address || ' ' || attrs FROM recipients")" \
+	'old@example.com {"plan":"pro"}'
+printf '<p>x</p>\n' > t.html
+expect 0 "the migrated database takes a template" \
+	"$PB" --db old.db template add t --subject s --html t.html
+expect 0 "... and a campaign on the old list" "$PB" --db old.db campaign create \
+	c --list legacy --template t --from a@example.com --segment "plan = 'pro'"
+eq "... whose segment sees the old attributes" "$(cat out)" \
+	"members=1 matching=1 suppressed=0 eligible=1"
+
+sqlite3 old2.db < "$SCHEMA/001_init.sql" || exit 1
+sqlite3 old2.db "PRAGMA user_version = 1;
+	INSERT INTO lists(name, created_at) VALUES('keepme', 1)" || exit 1
+expect 0 "init on an old database" "$PB" --db old2.db init
+eq "... migrates it to version 2" "$(version old2.db)" 2
+eq "... keeping the list" "$(sqlite3 old2.db "SELECT name FROM lists")" keepme
+
+# A migration that cannot apply leaves the file at its old version.
+sqlite3 clash.db < "$SCHEMA/001_init.sql" || exit 1
+sqlite3 clash.db "PRAGMA user_version = 1; CREATE TABLE campaigns(x);
+	INSERT INTO lists(name, created_at) VALUES('stay', 1)" || exit 1
+"$PB" --db clash.db list ls >out 2>err
+rc=$?
+check "a migration that fails exits non-zero" test "$rc" -ne 0
+check "... naming the migration" has err "002_campaigns.sql"
+eq "... the file stays at version 1" "$(version clash.db)" 1
+eq "... with its data" "$(sqlite3 clash.db "SELECT name FROM lists")" stay
+eq "... and no half-applied tables" \
+	"$(sqlite3 clash.db "SELECT count(*) FROM sqlite_master WHERE name = 'deliveries'")" 0
+
+# ------------------------------------------------------ a newer database
+sqlite3 newer.db "CREATE TABLE future(x); PRAGMA user_version = 99" || exit 1
+sum0=$(md5sum < newer.db)
+expect 69 "a database with user_version 99 is refused with exit 69" \
+	"$PB" --db newer.db list ls
+check "... saying it is newer" has err "newer"
+check "... naming its version" has err "99"
+check "... and the file" has err "newer.db"
+eq "... it stays at version 99" "$(version newer.db)" 99
+eq "... the file is untouched" "$(md5sum < newer.db)" "$sum0"
+expect 69 "init refuses it too" "$PB" --db newer.db init
+eq "... still version 99" "$(version newer.db)" 99
+expect 69 "a write command refuses it too" "$PB" --db newer.db list create x
+eq "... and adds nothing" \
+	"$(sqlite3 newer.db "SELECT count(*) FROM sqlite_master WHERE name = 'lists'")" 0
+
+# -------------------------------------------------- not a database at all
+/usr/bin/python3 -c 'import random, sys
+random.seed(20240501)
+sys.stdout.buffer.write(bytes(random.getrandbits(8) for _ in range(8192)))' \
+	> random.db
+sum0=$(md5sum < random.db)
+"$PB" --db random.db list ls >out 2>err
+rc=$?
+check "random bytes: a non-zero exit" test "$rc" -ne 0
+eq "random bytes: exit 65" "$rc" 65
+check "random bytes: says it is not a database" has err "not a database"
+check "random bytes: names the file" has err "random.db"
+eq "random bytes: one line of error" "$(wc -l < err | tr -d ' ')" 1
+eq "random bytes: the file is untouched" "$(md5sum < random.db)" "$sum0"
+check "random bytes: no WAL file left behind" test ! -e random.db-wal
+expect 65 "random bytes: init refuses it too" "$PB" --db random.db init
+eq "random bytes: still untouched" "$(md5sum < random.db)" "$sum0"
+
+printf 'email,name\nann@example.com,Ann\n' > text.db
+sum0=$(md5sum < text.db)
+expect 65 "a text file as database exits 65" "$PB" --db text.db list ls
+check "... saying it is not a database" has err "not a database"
+eq "... and leaves it alone" "$(md5sum < text.db)" "$sum0"
+
+mkdir dir.db
+"$PB" --db dir.db list ls >out 2>err
+rc=$?
+check "a directory as database: non-zero exit" test "$rc" -ne 0
+check "... with a message naming it" has err "dir.db"
+
+done_testing

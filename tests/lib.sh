@@ -1,0 +1,43 @@
+# Shared by tests/integration/*.sh: TAP output and helpers. Each script
+# runs in a fresh temporary directory with its own database.
+set -u
+PB=${POSTBOTE:?run through tests/run.sh or set POSTBOTE}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+cd "$T" || exit 1
+export POSTBOTE_DB="$T/test.db"
+unset POSTBOTE_CONFIG
+_n=0
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+notok() { _n=$((_n + 1)); echo "not ok $_n - $*"; }
+
+# check DESC CMD...: passes when CMD succeeds.
+check() {
+	_d=$1; shift
+	if "$@"; then ok "$_d"; else notok "$_d"; fi
+}
+
+# expect CODE DESC CMD...: runs CMD with stdout in ./out and stderr in
+# ./err, passes when it exits with CODE.
+expect() {
+	_w=$1; _d=$2; shift 2
+	"$@" >out 2>err
+	_rc=$?
+	if [ "$_rc" -eq "$_w" ]; then
+		ok "$_d"
+	else
+		notok "$_d (exit $_rc, wanted $_w)"
+		sed 's/^/#   /' err | head -5
+	fi
+}
+
+# has FILE TEXT: FILE contains TEXT (a fixed string).
+has() { grep -qF -- "$2" "$1" || { echo "# '$2' not in $1:"; sed 's/^/#   /' "$1" | head -5; return 1; }; }
+
+sql() { sqlite3 "$POSTBOTE_DB" "$1"; }
+
+# A fingerprint of the whole store, to show a failed command changed nothing.
+store_sum() { sqlite3 "$POSTBOTE_DB" .dump | md5sum; }
+
+done_testing() { echo "1..$_n"; }

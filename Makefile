@@ -10,12 +10,11 @@ PKGS	:= sqlite3 jansson libidn2 libcrypto
 # missing ones.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
 	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev
-DEB_TEST  := sqlite3 clang python3 curl
+DEB_TEST  := sqlite3 clang python3
 DEB_FUZZ  := libclang-rt-14-dev
-DEBS	:= $(DEB_BUILD) $(DEB_TEST)
+DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)
 
-WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-	   -Wno-unused-parameter
+WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT	?= -O2 -g
 CFLAGS	?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) \
@@ -111,7 +110,7 @@ lint: deps
 	@echo "lint: clean"
 
 FUZZ_SECONDS ?= 60
-fuzz:
+fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 install: all

@@ -77,8 +77,8 @@ cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
 	ch = getopt_long(argc, argv, shortopts, longopts, NULL);
 	if (ch == '?') {
 		if (optopt != 0 && strchr(shortopts, optopt) != NULL)
-			fprintf(stderr, "%s: option -%c needs a value\n",
-			    c->prog, optopt);
+			fprintf(stderr, "%s: option %s needs a value\n",
+			    c->prog, argv[optind - 1]);
 		else
 			fprintf(stderr, "%s: unknown option or missing value: "
 			    "%s\n", c->prog, argv[optind - 1]);

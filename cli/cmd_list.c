@@ -185,12 +185,13 @@ list_import(struct cli *c, int argc, char **argv)
 
 	if ((rc = import_parse_opts(c, argc, argv, &io, &rejects)) != 0)
 		return rc;
+	if ((rc = cli_open(c, &st)) != 0)
+		return rc;
 	if (rejects != NULL && (ic.rejects = fopen(rejects, "w")) == NULL) {
 		err_set(&e, EX_CANTCREAT, "%s: %m", rejects);
+		store_close(st);
 		return cli_fail(c, &e);
 	}
-	if ((rc = cli_open(c, &st)) != 0)
-		goto out;
 	if (import_file(st, argv[optind], argv[optind + 1], &io, &stats,
 	    import_report, &ic, &e) < 0)
 		rc = cli_fail(c, &e);
@@ -201,7 +202,6 @@ list_import(struct cli *c, int argc, char **argv)
 	if (rc == 0)
 		import_summary(c, argv[optind], &stats);
 	store_close(st);
-out:
 	if (ic.rejects != NULL && (fclose(ic.rejects) != 0 ||
 	    ic.write_failed) && rc == 0) {
 		err_set(&e, EX_IOERR, "%s: writing the rejected rows failed",

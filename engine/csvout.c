@@ -12,7 +12,8 @@ csvout_field(FILE *fp, const char *s, size_t n, int first)
 {
 	if (!first && putc(',', fp) == EOF)
 		return -1;
-	if (n > 0 && strchr("=+-@\t\r", s[0]) != NULL) {
+	/* s[0] != '\0': strchr() would find the terminator. */
+	if (n > 0 && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL) {
 		struct buf b;
 		int rc;
 

@@ -372,12 +372,26 @@ csv_on_row(int c, void *data)
 	ip->between_rows = 1;
 }
 
+/* Blanks and line ends only: libcsv skips such a line without a callback. */
+static int
+csv_blank(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strchr(" \t\r\n", s[i]) == NULL || s[i] == '\0')
+			return 0;
+	return 1;
+}
+
 static int
 csv_feed(struct importer *ip, struct csv_parser *p, const char *s, size_t n)
 {
+	/* A blank line starts no row, so the next line may still be the
+	 * first of one. */
 	if (ip->between_rows) {
 		ip->row_line = ip->line;
-		ip->between_rows = 0;
+		ip->between_rows = csv_blank(s, n);
 	}
 	if (csv_parse(p, s, n, csv_on_field, csv_on_row, ip) != n) {
 		if (ip->failed)

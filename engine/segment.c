@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "segment.h"
 #include "xalloc.h"
 
@@ -274,6 +275,36 @@ out:
 	return rc;
 }
 
+/*
+ * Addresses and domains are stored lower-case with A-label domains, so a
+ * literal compared with them is folded the same way: 'Jürgen@Bücher.DE'
+ * and '@bücher.de' match what import stored. A literal whose domain part
+ * is no valid name is only lower-cased.
+ */
+static void
+fold_address(struct buf *text, enum field_kind kind)
+{
+	char ace[LIMIT_ADDR_DOMAIN + 1];
+	const char *at;
+	struct err e;
+	size_t i, start = 0;
+
+	for (i = 0; i < text->len; i++)
+		text->data[i] = (char)tolower((unsigned char)text->data[i]);
+	if (kind == FIELD_EMAIL) {
+		if ((at = strrchr(text->data, '@')) == NULL)
+			return;
+		start = (size_t)(at - text->data) + 1;
+	} else if (text->len > 0 && text->data[0] == '.')
+		start = 1;
+	if (start >= text->len || addr_domain(text->data + start,
+	    text->len - start, ace, sizeof(ace), &e) < 0)
+		return;
+	text->len = start;
+	text->data[start] = '\0';
+	(void)!buf_adds(text, ace);	/* an A-label never outgrows the buffer */
+}
+
 /* literal: 'text', a number, true or false. */
 static int
 parse_literal(struct parser *p, enum field_kind kind, int string_only)
@@ -282,15 +313,10 @@ parse_literal(struct parser *p, enum field_kind kind, int string_only)
 	int rc;
 
 	if (p->tok.type == T_STRING) {
-		size_t i;
-
 		if (tok_unquote(p) < 0)
 			return -1;
-		/* Addresses and domains are stored lower-case. */
 		if (kind != FIELD_ATTR)
-			for (i = 0; i < p->text.len; i++)
-				p->text.data[i] = (char)tolower(
-				    (unsigned char)p->text.data[i]);
+			fold_address(&p->text, kind);
 		rc = emit_param(p, SEGMENT_TEXT, buf_str(&p->text), 0, 0);
 	} else if (string_only) {
 		return expected(p, "a quoted string");

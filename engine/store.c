@@ -266,6 +266,13 @@ store_open(const char *path, int flags, struct store **out, struct err *e)
 		    path, version, store_latest_version());
 		goto fail;
 	}
+	/* SQLite takes an empty file for an empty database; only init may
+	 * turn one into ours. */
+	if (version == 0 && !(flags & STORE_CREATE)) {
+		err_set(e, EX_NOINPUT, "%s: not a postbote database yet "
+		    "(create it with 'postbote init')", path);
+		goto fail;
+	}
 	if (store_configure(st, e) < 0 || store_migrate(st, version, e) < 0)
 		goto fail;
 	*out = st;

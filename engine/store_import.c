@@ -19,18 +19,19 @@ enum {
 };
 
 static const char *import_sql[Q_COUNT] = {
-	[Q_FIND] = "SELECT id FROM recipients WHERE address_key = ?1",
-	[Q_INSERT] = "INSERT INTO recipients(address, address_key, domain, "
+	[Q_FIND] = ("SELECT id FROM recipients WHERE address_key = ?1"),
+	/* Most rows of a bulk import are new: one statement tries the
+	 * insert, and only a conflict costs the look-up. */
+	[Q_INSERT] = ("INSERT INTO recipients(address, address_key, domain, "
 	    "attrs, created_at, updated_at) VALUES(?1, ?2, ?3, json(?4), ?5, "
-	    "?5)",
-	[Q_UPDATE] = "UPDATE recipients SET attrs = json_patch(attrs, ?2), "
+	    "?5) ON CONFLICT(address_key) DO NOTHING"),
+	[Q_UPDATE] = ("UPDATE recipients SET attrs = json_patch(attrs, ?2), "
 	    "updated_at = ?3 WHERE id = ?1 AND "
-	    "attrs IS NOT json_patch(attrs, ?2)",
-	[Q_JOIN] = "INSERT OR IGNORE INTO list_members(list_id, "
-	    "recipient_id, added_at) VALUES(?1, ?2, ?3)",
-	[Q_SEEN_GET] = "SELECT line FROM temp.import_seen WHERE key = ?1",
-	[Q_SEEN_PUT] = "INSERT INTO temp.import_seen(key, line) "
-	    "VALUES(?1, ?2)",
+	    "attrs IS NOT json_patch(attrs, ?2)"),
+	[Q_JOIN] = ("INSERT OR IGNORE INTO list_members(list_id, "
+	    "recipient_id, added_at) VALUES(?1, ?2, ?3)"),
+	[Q_SEEN_GET] = ("SELECT line FROM temp.import_seen WHERE id = ?1"),
+	[Q_SEEN_PUT] = ("INSERT INTO temp.import_seen(id, line) VALUES(?1, ?2)"),
 };
 
 struct store_import {
@@ -73,8 +74,8 @@ store_import_begin(struct store *st, const char *list, int create_list,
 	/* The temp table is created before the transaction so that its DDL
 	 * does not count against the main database's write lock. */
 	if (store_exec(st, "DROP TABLE IF EXISTS temp.import_seen; CREATE "
-	    "TEMP TABLE import_seen(key TEXT PRIMARY KEY, line INTEGER) "
-	    "WITHOUT ROWID", e) < 0)
+	    "TEMP TABLE import_seen(id INTEGER PRIMARY KEY, line INTEGER)",
+	    e) < 0)
 		return -1;
 	im = xcalloc(1, sizeof(*im));
 	im->st = st;
@@ -127,18 +128,38 @@ import_lookup(struct store_import *im, int q, int64_t *out, struct err *e)
 	return 0;
 }
 
+/* Records that this import has written recipient id at line. */
 static int
-import_seen(struct store_import *im, const struct addr *a, int64_t line,
-    int64_t *dup_line, struct err *e)
+import_mark(struct store_import *im, int64_t id, int64_t line,
+    struct err *e)
 {
-	sqlite3_bind_text(im->q[Q_SEEN_GET], 1, a->key, -1, SQLITE_STATIC);
-	if (import_lookup(im, Q_SEEN_GET, dup_line, e) < 0)
-		return -1;
-	if (*dup_line != 0)
-		return 0;
-	sqlite3_bind_text(im->q[Q_SEEN_PUT], 1, a->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(im->q[Q_SEEN_PUT], 1, id);
 	sqlite3_bind_int64(im->q[Q_SEEN_PUT], 2, line);
 	return import_step(im, Q_SEEN_PUT, e);
+}
+
+/* A recipient that existed before this row: merge its attributes. */
+static int
+import_known(struct store_import *im, const struct addr *a,
+    const char *attrs, int64_t line, int64_t *id,
+    enum import_outcome *outcome, int64_t *dup_line, struct err *e)
+{
+	sqlite3_bind_text(im->q[Q_FIND], 1, a->key, -1, SQLITE_STATIC);
+	if (import_lookup(im, Q_FIND, id, e) < 0)
+		return -1;
+	sqlite3_bind_int64(im->q[Q_SEEN_GET], 1, *id);
+	if (import_lookup(im, Q_SEEN_GET, dup_line, e) < 0)
+		return -1;
+	if (*dup_line == 0 && import_mark(im, *id, line, e) < 0)
+		return -1;
+	sqlite3_bind_int64(im->q[Q_UPDATE], 1, *id);
+	sqlite3_bind_text(im->q[Q_UPDATE], 2, attrs, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(im->q[Q_UPDATE], 3, im->now);
+	if (import_step(im, Q_UPDATE, e) < 0)
+		return -1;
+	*outcome = *dup_line ? IMPORT_DUPLICATE :
+	    sqlite3_changes(im->st->db) > 0 ? IMPORT_UPDATED : IMPORT_UNCHANGED;
+	return 0;
 }
 
 int
@@ -149,32 +170,22 @@ store_import_row(struct store_import *im, const struct addr *a,
 	sqlite3 *db = im->st->db;
 	int64_t id;
 
-	if (import_seen(im, a, line, dup_line, e) < 0)
+	*dup_line = 0;
+	sqlite3_bind_text(im->q[Q_INSERT], 1, a->address, -1, SQLITE_STATIC);
+	sqlite3_bind_text(im->q[Q_INSERT], 2, a->key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(im->q[Q_INSERT], 3, a->domain, -1, SQLITE_STATIC);
+	sqlite3_bind_text(im->q[Q_INSERT], 4, attrs, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(im->q[Q_INSERT], 5, im->now);
+	if (import_step(im, Q_INSERT, e) < 0)
 		return -1;
-	sqlite3_bind_text(im->q[Q_FIND], 1, a->key, -1, SQLITE_STATIC);
-	if (import_lookup(im, Q_FIND, &id, e) < 0)
-		return -1;
-	if (id == 0) {
-		sqlite3_bind_text(im->q[Q_INSERT], 1, a->address, -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_text(im->q[Q_INSERT], 2, a->key, -1, SQLITE_STATIC);
-		sqlite3_bind_text(im->q[Q_INSERT], 3, a->domain, -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_text(im->q[Q_INSERT], 4, attrs, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(im->q[Q_INSERT], 5, im->now);
-		if (import_step(im, Q_INSERT, e) < 0)
-			return -1;
+	if (sqlite3_changes(db) > 0) {
 		id = sqlite3_last_insert_rowid(db);
 		*outcome = IMPORT_ADDED;
-	} else {
-		sqlite3_bind_int64(im->q[Q_UPDATE], 1, id);
-		sqlite3_bind_text(im->q[Q_UPDATE], 2, attrs, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(im->q[Q_UPDATE], 3, im->now);
-		if (import_step(im, Q_UPDATE, e) < 0)
+		if (import_mark(im, id, line, e) < 0)
 			return -1;
-		*outcome = *dup_line ? IMPORT_DUPLICATE :
-		    sqlite3_changes(db) > 0 ? IMPORT_UPDATED : IMPORT_UNCHANGED;
-	}
+	} else if (import_known(im, a, attrs, line, &id, outcome, dup_line,
+	    e) < 0)
+		return -1;
 	sqlite3_bind_int64(im->q[Q_JOIN], 1, im->list_id);
 	sqlite3_bind_int64(im->q[Q_JOIN], 2, id);
 	sqlite3_bind_int64(im->q[Q_JOIN], 3, im->now);

@@ -226,11 +226,13 @@ expect 66 "suppress for an unknown list exits 66" \
 	"$PB" suppress add x@example.com --list nolist
 expect 65 "suppress a bad target exits 65" "$PB" suppress add "a b@example.com"
 check "... naming the argument" has err 'argument 1 ("a b@example.com")'
-eq "four suppressions stored" "$(sql "SELECT count(*) FROM suppressions")" 4
+expect 0 "suppress an address its domain already covers" \
+	"$PB" suppress add dan@other.example
+eq "five suppressions stored" "$(sql "SELECT count(*) FROM suppressions")" 5
 
 expect 0 "create on people" "$PB" campaign create supp1 --list people \
 	--template news --from news@example.com
-eq "... counts the suppressed" "$(cat out)" \
+eq "... counts the suppressed, dan once" "$(cat out)" \
 	"members=6 matching=6 suppressed=4 eligible=2"
 expect 0 "start on people" "$PB" campaign start supp1
 eq "... queues only the eligible" "$(cat out)" "status=running deliveries=2"
@@ -253,8 +255,8 @@ expect 0 "list show" "$PB" list show people
 eq "... counts the suppressed members" "$(cat out)" \
 	"name=people members=6 suppressed=4 domains=4"
 
-expect 0 "suppress rm" "$PB" suppress rm @other.example
-eq "... removed=1" "$(cat out)" "removed=1"
+expect 0 "suppress rm" "$PB" suppress rm @other.example dan@other.example
+eq "... removed=2" "$(cat out)" "removed=2"
 expect 0 "suppress rm of an absent one" "$PB" suppress rm @other.example
 eq "... removed=0" "$(cat out)" "removed=0"
 expect 0 "the domain suppression for others only is not global" \

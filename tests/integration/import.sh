@@ -278,6 +278,7 @@ eq "... which gains the members" "$(members fresh)" 3
 expect 64 "a bad list name is a usage error" "$PB" list import "no name" new.csv
 
 # ----------------------------------------------------------- standard input
+# shellcheck disable=SC2016
 expect 0 "FILE - reads standard input" \
 	sh -c 'printf "email\nstdin@example.com\n" | "$0" list import stdin -' "$PB"
 eq "... the row is in" "$(members stdin)" 1

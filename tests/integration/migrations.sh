@@ -122,4 +122,14 @@ rc=$?
 check "a directory as database: non-zero exit" test "$rc" -ne 0
 check "... with a message naming it" has err "dir.db"
 
+# ------------------------------------------------------ an empty file
+: > empty.db
+expect 66 "an empty file is not taken for a database" "$PB" --db empty.db list ls
+check "... says to run init" has err "postbote init"
+eq "... and stays empty" "$(wc -c < empty.db | tr -d ' ')" 0
+expect 0 "init turns an empty file into a database" "$PB" --db empty.db init
+eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 2
+eq "... with a tracking secret" \
+	"$(sqlite3 empty.db "SELECT length(value) FROM settings WHERE key = 'tracking_secret'")" 64
+
 done_testing

@@ -171,4 +171,29 @@ eq "... creates the eligible deliveries only" \
 	    recipients r ON r.id = d.recipient_id JOIN campaigns c ON
 	    c.id = d.campaign_id WHERE c.name = 'c$n'")" "a4@example.org"
 
+# Domains are stored as A-labels: a literal in either form, any case, finds
+# the same members.
+printf 'email\njürgen@bücher.example\nanna@BÜCHER.example\nx@other.example\n' > idn.csv
+"$PB" list import idn idn.csv >/dev/null
+idn() {
+	n=$((n + 1))
+	"$PB" campaign create "c$n" --list idn --template t \
+	    --from sender@example.com --segment "$1"
+}
+for lit in "domain = 'bücher.example'" "domain = 'BÜCHER.example'" \
+    "domain = 'xn--bcher-kva.example'" "email ends with '@Bücher.example'" \
+    "domain ends with '.example' and email starts with 'j'"; do
+	expect 0 "IDN literal: $lit" idn "$lit"
+	case "$lit" in
+	*"starts with"*) want=1 ;;
+	*) want=2 ;;
+	esac
+	eq "... matches $want" "$(cat out)" \
+	    "members=3 matching=$want suppressed=0 eligible=$want"
+done
+expect 0 "IDN literal: email = 'jürgen@bücher.example'" \
+	idn "email = 'jürgen@bücher.example'"
+eq "... matches the one address" "$(cat out)" \
+	"members=3 matching=1 suppressed=0 eligible=1"
+
 done_testing

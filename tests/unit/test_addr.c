@@ -20,7 +20,8 @@
 #define D253	L3 S32 S16 S8 "ab.de"		/* 192 + 58 + 3 = 253 */
 #define D254	L3 S32 S16 S8 "abc.de"
 #define D252	L3 S32 S16 S8 "a.de"
-#define U32	"üüüüüüüüüüüüüüüüüüüüüüüüüüüüüüüü"	/* 64 octets */
+#define U8	"üüüüüüüü"			/* 16 octets */
+#define U32	U8 U8 U8 U8
 
 /* The edge cases are only edges if the macros are as long as they say. */
 _Static_assert(sizeof(S63) - 1 == 63, "S63");

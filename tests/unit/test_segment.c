@@ -358,22 +358,45 @@ t_long_literal(void **state)
 	free(s);
 }
 
-/* More literals than LIMIT_SEGMENT_PARAMS in one in-list. */
+/* "a in (0,1,...)" with n literals: n + 1 parameters with the path. */
 static void
-t_too_many_literals(void **state)
+in_list(char *s, size_t size, int n)
+{
+	size_t len;
+	int i;
+
+	len = (size_t)snprintf(s, size, "a in (0");
+	for (i = 1; i < n; i++)
+		len += (size_t)snprintf(s + len, size - len, ",%d", i % 10);
+	snprintf(s + len, size - len, ")");
+}
+
+static void
+t_literals_at_limit(void **state)
 {
 	char s[LIMIT_SEGMENT_LEN];
-	size_t n;
-	int i;
 	struct segment *seg = NULL;
 	struct err e = { 0 };
 
 	(void)state;
-	n = (size_t)snprintf(s, sizeof(s), "a in (0");
-	for (i = 1; i < LIMIT_SEGMENT_PARAMS; i++)
-		n += (size_t)snprintf(s + n, sizeof(s) - n, ",%d", i % 10);
-	snprintf(s + n, sizeof(s) - n, ")");
+	in_list(s, sizeof(s), LIMIT_SEGMENT_PARAMS - 1);
+	if (segment_compile(s, &seg, &e) < 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(seg->nparams, LIMIT_SEGMENT_PARAMS);
+	segment_free(seg);
+}
+
+static void
+t_too_many_literals(void **state)
+{
+	char s[LIMIT_SEGMENT_LEN];
+	struct segment *seg = NULL;
+	struct err e = { 0 };
+
+	(void)state;
+	in_list(s, sizeof(s), LIMIT_SEGMENT_PARAMS);
 	assert_int_equal(segment_compile(s, &seg, &e), -1);
+	assert_null(seg);
 	assert_int_equal(e.code, EX_DATAERR);
 	assert_non_null(strstr(e.msg, "more than 256 literals"));
 }
@@ -397,7 +420,8 @@ main(void)
 	unit_add(&u, "limit: 4097 bytes", t_length_over_limit, NULL);
 	unit_add(&u, "limit: literal filling the expression", t_long_literal,
 	    NULL);
-	unit_add(&u, "limit: 257 literals", t_too_many_literals, NULL);
+	unit_add(&u, "limit: 256 parameters", t_literals_at_limit, NULL);
+	unit_add(&u, "limit: 257 parameters", t_too_many_literals, NULL);
 	unit_add(&u, "segment_free(NULL)", t_free_null, NULL);
 	return unit_run(&u, "segment", NULL, NULL);
 }

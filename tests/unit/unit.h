@@ -56,6 +56,21 @@ unit_add(struct unit_tests *u, const char *name, CMUnitTestFunction f,
 		    &(table)[unit_i_]);					\
 } while (0)
 
+/*
+ * Gives tests [from, u->n) a setup and a teardown of their own. The setup
+ * sees the row (or NULL) in *state and may replace it with its fixture;
+ * nothing may be set as group state then, or cmocka passes that instead.
+ */
+static inline void
+unit_fixture(struct unit_tests *u, size_t from, CMFixtureFunction setup,
+    CMFixtureFunction teardown)
+{
+	for (; from < u->n; from++) {
+		u->t[from].setup_func = setup;
+		u->t[from].teardown_func = teardown;
+	}
+}
+
 static inline int
 unit_run(struct unit_tests *u, const char *group, CMFixtureFunction setup,
     CMFixtureFunction teardown)

@@ -394,6 +394,57 @@ sql_op(const char *op)
 	return NULL;
 }
 
+/* field "is" ["not"] "set": whether the attribute exists at all. */
+static int
+parse_is_set(struct parser *p, const char *field)
+{
+	int negate = 0;
+
+	lex_next(p);
+	if (tok_is(p, "not")) {
+		negate = 1;
+		lex_next(p);
+	}
+	if (!tok_is(p, "set"))
+		return expected(p, "'set' after 'is'");
+	lex_next(p);
+	return emit(p, "(") < 0 || emit(p, field) < 0 ||
+	    emit(p, negate ? " IS NULL)" : " IS NOT NULL)");
+}
+
+/*
+ * field "contains" | "starts with" | "ends with" string. instr() finds the
+ * first occurrence, so "starts with" is an occurrence at position 1;
+ * "ends with" compares the tail of the same length.
+ */
+static int
+parse_substring(struct parser *p, const char *field, enum field_kind kind)
+{
+	int how = tok_is(p, "contains") ? 'c' : tok_is(p, "starts") ? 's' :
+	    'e';
+	char tail[64];
+
+	lex_next(p);
+	if (how != 'c') {
+		if (!tok_is(p, "with"))
+			return expected(p, "'with'");
+		lex_next(p);
+	}
+	if (p->tok.type == T_STRING && p->tok.len == 2)
+		return seg_error(p, p->tok.pos, "%s", "empty string");
+	if (emit(p, how == 'e' ? "substr(" : "instr(") < 0 ||
+	    emit(p, field) < 0)
+		return -1;
+	if (how == 'e') {
+		snprintf(tail, sizeof(tail), ", -length(?%d)) = ",
+		    SEGMENT_PARAM_BASE + p->seg->nparams);
+		return emit(p, tail) < 0 ? -1 : parse_literal(p, kind, 1);
+	}
+	if (emit(p, ", ") < 0 || parse_literal(p, kind, 1) < 0)
+		return -1;
+	return emit(p, how == 'c' ? ") > 0" : ") = 1");
+}
+
 /*
  * Every test is emitted as coalesce(<positive test>, 0), negated with NOT
  * where the expression says so, so a missing attribute gives false for the
@@ -405,7 +456,7 @@ parse_test(struct parser *p)
 	enum field_kind kind;
 	size_t start = p->seg->sql.len;
 	int negate = 0;
-	char field[LIMIT_SEGMENT_LEN * 2];
+	char field[64];		/* "json_extract(r.attrs, ?NNN)" */
 
 	if (++p->terms > LIMIT_SEGMENT_TERMS)
 		return seg_error(p, p->tok.pos, "more than %s tests",
@@ -417,18 +468,8 @@ parse_test(struct parser *p)
 	p->seg->sql.len = start;
 	p->seg->sql.data[start] = '\0';
 
-	if (tok_is(p, "is")) {
-		lex_next(p);
-		if (tok_is(p, "not")) {
-			negate = 1;
-			lex_next(p);
-		}
-		if (!tok_is(p, "set"))
-			return expected(p, "'set' after 'is'");
-		lex_next(p);
-		return emit(p, "(") < 0 || emit(p, field) < 0 ||
-		    emit(p, negate ? " IS NULL)" : " IS NOT NULL)");
-	}
+	if (tok_is(p, "is"))
+		return parse_is_set(p, field);
 	if (tok_is(p, "not")) {
 		negate = 1;
 		lex_next(p);
@@ -447,30 +488,7 @@ parse_test(struct parser *p)
 			return -1;
 	} else if (tok_is(p, "contains") || tok_is(p, "starts") ||
 	    tok_is(p, "ends")) {
-		int how = tok_is(p, "contains") ? 'c' : tok_is(p, "starts") ?
-		    's' : 'e';
-		int n;
-
-		lex_next(p);
-		if (how != 'c') {
-			if (!tok_is(p, "with"))
-				return expected(p, "'with'");
-			lex_next(p);
-		}
-		if (p->tok.type == T_STRING && p->tok.len == 2)
-			return seg_error(p, p->tok.pos, "%s", "empty string");
-		n = SEGMENT_PARAM_BASE + p->seg->nparams;
-		if (emit(p, how == 'e' ? "substr(" : "instr(") < 0 ||
-		    emit(p, field) < 0)
-			return -1;
-		if (how == 'e') {
-			char tail[64];
-
-			snprintf(tail, sizeof(tail), ", -length(?%d)) = ", n);
-			if (emit(p, tail) < 0 || parse_literal(p, kind, 1) < 0)
-				return -1;
-		} else if (emit(p, ", ") < 0 || parse_literal(p, kind, 1) < 0 ||
-		    emit(p, how == 'c' ? ") > 0" : ") = 1") < 0)
+		if (parse_substring(p, field, kind) < 0)
 			return -1;
 	} else if (p->tok.type == T_OP && sql_op(p->tok.op) != NULL) {
 		const char *op = negate ? " = " : sql_op(p->tok.op);

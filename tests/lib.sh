@@ -18,6 +18,12 @@ check() {
 	if "$@"; then ok "$_d"; else notok "$_d"; fi
 }
 
+# eq DESC GOT WANT: passes when GOT and WANT are the same string.
+eq() {
+	if [ "$2" = "$3" ]; then ok "$1"; else
+		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
+}
+
 # expect CODE DESC CMD...: runs CMD with stdout in ./out and stderr in
 # ./err, passes when it exits with CODE.
 expect() {

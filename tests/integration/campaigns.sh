@@ -3,11 +3,6 @@
 # suppressions keeping recipients out of deliveries, and list removal.
 . "$TESTS/lib.sh"
 
-# eq DESC GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
-}
 status() { sql "SELECT status FROM campaigns WHERE name = '$1'"; }
 deliveries() {
 	sql "SELECT count(*) FROM deliveries d JOIN campaigns c ON

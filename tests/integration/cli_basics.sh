@@ -4,11 +4,6 @@
 # forms for scripts: tab-separated rows and --json.
 . "$TESTS/lib.sh"
 
-# eq DESC GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
-}
 # fields FILE: the number of tab-separated fields of each line, sorted, unique.
 fields() { awk -F'\t' '{ print NF }' "$1" | sort -u | tr '\n' ' '; }
 isjson() { /usr/bin/python3 -m json.tool "$1" >/dev/null 2>&1; }

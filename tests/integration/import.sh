@@ -4,11 +4,6 @@
 # the store as it was.
 . "$TESTS/lib.sh"
 
-# eq DESC GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
-}
 # attrs ADDRESS: the stored attributes of one recipient.
 attrs() { sql "SELECT attrs FROM recipients WHERE address = '$1'"; }
 members() {

@@ -4,11 +4,6 @@
 # that are not databases at all.
 . "$TESTS/lib.sh"
 
-# eq DESC GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
-}
 version() { sqlite3 "$1" "PRAGMA user_version"; }
 SCHEMA="$TESTS/../schema"
 

@@ -3,11 +3,6 @@
 # refused before anything is written; valid ones count the right members.
 . "$TESTS/lib.sh"
 
-# eq DESC GOT WANT
-eq() {
-	if [ "$2" = "$3" ]; then ok "$1"; else
-		notok "$1"; echo "#   got '$2', wanted '$3'"; fi
-}
 py() { /usr/bin/python3 -c "$@"; }
 
 "$PB" init >/dev/null || exit 1

@@ -5,11 +5,12 @@ DESTDIR	?=
 CC	?= cc
 B	:= build
 
-PKGS	:= sqlite3 jansson libidn2 libcrypto
+PKGS	:= sqlite3 jansson libidn2 libcrypto gumbo
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
-	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev
+	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev \
+	libgumbo-dev
 DEB_TEST  := sqlite3 clang python3
 DEB_FUZZ  := libclang-rt-14-dev
 DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)
@@ -36,6 +37,8 @@ ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o) $(B)/schema_gen.o
 CLI_OBJ	   := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TOOLS_SRC  := $(wildcard tests/tools/*.c)
+TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 BIN	:= $(B)/postbote
@@ -91,8 +94,13 @@ $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka $(LDSAN)
 
+# Test programs the integration scripts drive (tests/tools/*.c).
+$(B)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) $(LDSAN)
+
 test: deps
-	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) all $(UNIT_BIN) $(TOOLS_BIN)
 	@sh tests/run.sh $(B)
 
 demo: deps all

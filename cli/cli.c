@@ -33,6 +33,18 @@ group_help(const char *group, const struct cli_cmd *cmds, FILE *fp)
 	    group);
 }
 
+/* --help or -h anywhere before a "--" asks for help, whatever else. */
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
+	return 0;
+}
+
 int
 cli_dispatch(struct cli *c, const char *group, const struct cli_cmd *cmds,
     int argc, char **argv)
@@ -54,8 +66,7 @@ cli_dispatch(struct cli *c, const char *group, const struct cli_cmd *cmds,
 		snprintf(cli_prog, sizeof(cli_prog), "postbote %s %s", group,
 		    cmds[i].name);
 		c->prog = cli_prog;
-		if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-		    strcmp(argv[1], "-h") == 0)) {
+		if (wants_help(argc, argv)) {
 			cli_help(group, &cmds[i], stdout);
 			return 0;
 		}

@@ -44,8 +44,9 @@ int cli_dispatch(struct cli *c, const char *group, const struct cli_cmd *cmds,
 void cli_help(const char *group, const struct cli_cmd *cmd, FILE *fp);
 
 /*
- * getopt_long over argv with the common --help and --json added. Returns
- * the option character, -1 at the end, or '?' after printing a usage error.
+ * getopt_long over argv (--help never reaches it: cli_dispatch answers it
+ * wherever it stands). Returns the option character, -1 at the end, or
+ * '?' after printing a usage error.
  */
 int cli_getopt(struct cli *c, int argc, char **argv, const char *shortopts,
     const struct option *longopts);
@@ -87,6 +88,19 @@ void out_table_begin(struct table *t, int tty, int ncols,
     const char *const *head);
 int out_table_row(struct table *t, const char *const *cells);
 int out_table_end(struct table *t);
+
+/*
+ * A JSON array streamed an element at a time, so a listing of a million
+ * suppressions never sits in memory. out_jarr_add() takes the reference.
+ */
+struct jarr {
+	int on;			/* --json was given */
+	long n;
+};
+
+void out_jarr_begin(struct jarr *a);
+int out_jarr_add(struct jarr *a, json_t *v);
+void out_jarr_end(struct jarr *a);
 
 /* Prints a JSON value (indented on a terminal) and a newline. */
 int out_json(struct cli *c, json_t *v);

@@ -102,7 +102,7 @@ struct show_ctx {
 	struct cli *c;
 	struct store *st;
 	int json;
-	json_t *arr;
+	struct jarr arr;
 	struct table t;
 	json_t *counts;
 	int failed;
@@ -254,7 +254,7 @@ ls_one(const struct campaign_info *ci, void *ctx)
 	const char *cells[6];
 
 	if (sc->json)
-		return json_array_append_new(sc->arr, campaign_json(ci));
+		return out_jarr_add(&sc->arr, campaign_json(ci));
 	snprintf(version, sizeof(version), "%s v%d", ci->template_name,
 	    ci->template_version);
 	cells[0] = ci->name;
@@ -288,13 +288,13 @@ camp_ls(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, &sc.st)) != 0)
 		return rc;
 	if (sc.json)
-		sc.arr = json_array();
+		out_jarr_begin(&sc.arr);
 	else
 		out_table_begin(&sc.t, c->tty, 6, head);
 	if (store_campaign_each(sc.st, ls_one, &sc, &e) < 0)
 		rc = cli_fail(c, &e);
 	if (sc.json)
-		out_json(c, sc.arr);
+		out_jarr_end(&sc.arr);
 	else
 		out_table_end(&sc.t);
 	store_close(sc.st);

@@ -216,7 +216,8 @@ list_import(struct cli *c, int argc, char **argv)
 struct show_ctx {
 	struct cli *c;
 	int json;
-	json_t *obj;		/* --json: the list or the array of lists */
+	json_t *obj;		/* list show --json */
+	struct jarr arr;	/* list ls --json */
 	struct table t;
 	int64_t list_id;
 };
@@ -270,6 +271,10 @@ show_domain(const char *domain, int64_t n, void *ctx)
 
 	if (sc->json)
 		return json_object_set_new(sc->obj, domain, json_integer(n));
+	if (!sc->c->tty) {
+		out_kv("domain=%s members=%lld", domain, (long long)n);
+		return 0;
+	}
 	snprintf(count, sizeof(count), "%lld", (long long)n);
 	return out_table_row(&sc->t, cells);
 }
@@ -285,6 +290,7 @@ list_show(struct cli *c, int argc, char **argv)
 	static const char *head[] = { "DOMAIN", "MEMBERS" };
 	struct show_ctx sc = { .c = c };
 	int64_t ndomains = 10;
+	int domains_given = 0;
 	struct store *st;
 	struct err e;
 	json_t *top = NULL;
@@ -297,6 +303,7 @@ list_show(struct cli *c, int argc, char **argv)
 			if ((rc = cli_number(c, "--domains", optarg,
 			    &ndomains)) != 0)
 				return rc;
+			domains_given = 1;
 		} else
 			return EX_USAGE;
 	if (cli_args(c, argc, argv, 1, "LIST") != 0)
@@ -314,8 +321,8 @@ list_show(struct cli *c, int argc, char **argv)
 	} else if (c->tty && ndomains > 0) {
 		printf("\n");
 		out_table_begin(&sc.t, 1, 2, head);
-	} else
-		ndomains = 0;
+	} else if (!c->tty && !domains_given)
+		ndomains = 0;	/* scripts get one line unless they ask */
 	if (ndomains > 0 && store_list_domains(st, sc.list_id, (int)ndomains,
 	    show_domain, &sc, &e) < 0)
 		rc = cli_fail(c, &e);
@@ -336,7 +343,7 @@ ls_one(const struct list_info *li, void *ctx)
 	const char *cells[5] = { li->name, members, supp, domains, when };
 
 	if (sc->json)
-		return json_array_append_new(sc->obj, list_json(li));
+		return out_jarr_add(&sc->arr, list_json(li));
 	snprintf(members, sizeof(members), "%lld", (long long)li->members);
 	snprintf(supp, sizeof(supp), "%lld", (long long)li->suppressed);
 	snprintf(domains, sizeof(domains), "%lld", (long long)li->domains);
@@ -367,13 +374,13 @@ list_ls(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
 	if (sc.json)
-		sc.obj = json_array();
+		out_jarr_begin(&sc.arr);
 	else
 		out_table_begin(&sc.t, c->tty, 5, head);
 	if (store_list_each(st, ls_one, &sc, &e) < 0)
 		rc = cli_fail(c, &e);
 	if (sc.json)
-		out_json(c, sc.obj);
+		out_jarr_end(&sc.arr);
 	else
 		out_table_end(&sc.t);
 	store_close(st);
@@ -415,9 +422,17 @@ struct export_ctx {
 	json_t *order;		/* array of paths */
 	FILE *fp;
 	char **cells;
+	json_t *seen;		/* scan: one recipient's paths */
+	const char *address;
+	struct err e;
 	int failed;
 };
 
+/*
+ * Flattens one recipient's attributes. The scan pass also refuses what
+ * cannot round-trip as columns: a key "a.b" beside a nested a.b, or a path
+ * too long to name, rather than dropping a value.
+ */
 static void
 export_walk(struct export_ctx *x, json_t *obj, const char *prefix, int write)
 {
@@ -426,13 +441,27 @@ export_walk(struct export_ctx *x, json_t *obj, const char *prefix, int write)
 	char path[512];
 
 	json_object_foreach(obj, key, v) {
-		snprintf(path, sizeof(path), "%s%s%s", prefix,
-		    prefix[0] ? "." : "", key);
+		if (x->failed)
+			return;
+		if ((size_t)snprintf(path, sizeof(path), "%s%s%s", prefix,
+		    prefix[0] ? "." : "", key) >= sizeof(path)) {
+			x->failed = err_set(&x->e, EX_DATAERR, "%s: an attribute "
+			    "path is longer than %zu bytes", x->address,
+			    sizeof(path) - 1);
+			return;
+		}
 		if (json_is_object(v) && json_object_size(v) > 0) {
 			export_walk(x, v, path, write);
 			continue;
 		}
+		if (!write && json_object_get(x->seen, path) != NULL) {
+			x->failed = err_set(&x->e, EX_DATAERR, "%s: attribute "
+			    "\"%s\" is both a key with a dot and a nested key; "
+			    "it has no single column", x->address, path);
+			return;
+		}
 		if (!write) {
+			json_object_set_new(x->seen, path, json_true());
 			if (json_object_get(x->columns, path) == NULL) {
 				json_object_set_new(x->columns, path,
 				    json_integer((json_int_t)json_array_size(
@@ -459,11 +488,12 @@ export_scan(const char *address, const char *attrs, void *ctx)
 	struct export_ctx *x = ctx;
 	json_t *obj = json_loads(attrs, 0, NULL);
 
-	(void)address;
+	x->address = address;
+	json_object_clear(x->seen);
 	if (obj != NULL)
 		export_walk(x, obj, "", 0);
 	json_decref(obj);
-	return 0;
+	return x->failed ? -1 : 0;
 }
 
 static int
@@ -513,9 +543,10 @@ list_export(struct cli *c, int argc, char **argv)
 		return rc;
 	x.columns = json_object();
 	x.order = json_array();
+	x.seen = json_object();
 	if (store_list_id(st, argv[optind], &id, &e) < 0 ||
 	    store_list_members(st, id, export_scan, &x, &e) < 0) {
-		rc = cli_fail(c, &e);
+		rc = cli_fail(c, x.failed ? &x.e : &e);
 		goto out;
 	}
 	x.fp = output ? fopen(output, "w") : stdout;
@@ -542,6 +573,7 @@ list_export(struct cli *c, int argc, char **argv)
 out:
 	json_decref(x.columns);
 	json_decref(x.order);
+	json_decref(x.seen);
 	store_close(st);
 	return rc;
 }

@@ -151,7 +151,7 @@ supp_import(struct cli *c, int argc, char **argv)
 
 struct ls_ctx {
 	struct cli *c;
-	json_t *arr;
+	struct jarr arr;
 	struct table t;
 };
 
@@ -162,8 +162,8 @@ supp_row(const struct suppression *s, void *ctx)
 	char when[32];
 	const char *cells[6];
 
-	if (lc->arr != NULL)
-		return json_array_append_new(lc->arr, json_pack("{s:s, s:s, "
+	if (lc->arr.on)
+		return out_jarr_add(&lc->arr, json_pack("{s:s, s:s, "
 		    "s:s?, s:s, s:s, s:o}", "kind", s->kind, "value", s->value,
 		    "list", s->list, "reason", s->reason, "source", s->source,
 		    "created", out_json_time(s->created_at)));
@@ -194,13 +194,13 @@ supp_ls(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
 	if (so.json)
-		lc.arr = json_array();
+		out_jarr_begin(&lc.arr);
 	else
 		out_table_begin(&lc.t, c->tty, 6, head);
 	if (store_suppress_each(st, so.list, supp_row, &lc, &e) < 0)
 		rc = cli_fail(c, &e);
 	if (so.json)
-		out_json(c, lc.arr);
+		out_jarr_end(&lc.arr);
 	else
 		out_table_end(&lc.t);
 	store_close(st);

@@ -68,7 +68,7 @@ struct tpl_ctx {
 	struct cli *c;
 	int json;
 	const char *part;
-	json_t *arr;
+	struct jarr arr;
 	struct table t;
 };
 
@@ -155,7 +155,7 @@ tpl_ls_one(const struct template_info *t, void *ctx)
 	const char *cells[4] = { t->name, version, t->subject, when };
 
 	if (tc->json)
-		return json_array_append_new(tc->arr, json_pack("{s:s, s:i, "
+		return out_jarr_add(&tc->arr, json_pack("{s:s, s:i, "
 		    "s:s, s:o}", "name", t->name, "version", t->version,
 		    "subject", t->subject, "created",
 		    out_json_time(t->created_at)));
@@ -187,13 +187,13 @@ tpl_ls(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
 	if (tc.json)
-		tc.arr = json_array();
+		out_jarr_begin(&tc.arr);
 	else
 		out_table_begin(&tc.t, c->tty, 4, head);
 	if (store_template_each(st, tpl_ls_one, &tc, &e) < 0)
 		rc = cli_fail(c, &e);
 	if (tc.json)
-		out_json(c, tc.arr);
+		out_jarr_end(&tc.arr);
 	else
 		out_table_end(&tc.t);
 	store_close(st);

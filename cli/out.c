@@ -32,12 +32,18 @@ out_table_begin(struct table *t, int tty, int ncols, const char *const *head)
 	t->rows = xcalloc(OUT_MEASURE * (size_t)ncols, sizeof(char *));
 }
 
-/* Cells never carry a tab or a line break into the output. */
+/* Cells never carry a tab, a line break or a terminal escape out. */
 static void
 out_text(const char *s)
 {
-	for (; *s != '\0'; s++)
-		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '\t' || ch == '\n' || ch == '\r')
+			putchar(' ');
+		else
+			putchar(ch < 32 || ch == 127 ? '?' : ch);
+	}
 }
 
 static void
@@ -111,6 +117,31 @@ out_table_end(struct table *t)
 	free(t->rows);
 	t->rows = NULL;
 	return ferror(stdout) ? -1 : 0;
+}
+
+void
+out_jarr_begin(struct jarr *a)
+{
+	a->on = 1;
+	a->n = 0;
+	putchar('[');
+}
+
+int
+out_jarr_add(struct jarr *a, json_t *v)
+{
+	int rc;
+
+	fputs(a->n++ ? ",\n" : "\n", stdout);
+	rc = json_dumpf(v, stdout, JSON_COMPACT);
+	json_decref(v);
+	return rc == 0 && !ferror(stdout) ? 0 : -1;
+}
+
+void
+out_jarr_end(struct jarr *a)
+{
+	fputs(a->n ? "\n]\n" : "]\n", stdout);
 }
 
 int

@@ -31,7 +31,8 @@ struct row {
 	size_t len[LIMIT_IMPORT_COLUMNS];
 	const char *ptr[LIMIT_IMPORT_COLUMNS];
 	int n;
-	int overflow;			/* too many fields, or too long */
+	int overflow;			/* more than LIMIT_IMPORT_COLUMNS */
+	int too_long;			/* over the row buffer's maximum */
 };
 
 struct importer {
@@ -47,6 +48,7 @@ struct importer {
 	int64_t line;			/* physical line being fed */
 	int64_t row_line;		/* line the current row started on */
 	int between_rows;
+	int field_too_long;		/* fatal, reported by csv_feed() */
 	struct row row;
 
 	/* CSV header */
@@ -62,6 +64,7 @@ row_reset(struct row *r)
 	buf_reset(&r->data);
 	r->n = 0;
 	r->overflow = 0;
+	r->too_long = 0;
 }
 
 /* Points ptr[] at the fields; valid until the buffer next grows. */
@@ -226,15 +229,26 @@ attrs_set(json_t *attrs, const char *path, json_t *v)
 }
 
 static int
+has_control(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 32 || s[i] == 127)
+			return 1;
+	return 0;
+}
+
+static int
 csv_header(struct importer *ip)
 {
 	const char *want = ip->opts->email_column ? ip->opts->email_column :
 	    "email";
 	int i, j;
 
-	if (ip->row.overflow)
+	if (ip->row.overflow || ip->row.too_long)
 		return import_fatal(ip, EX_DATAERR, "header has more than %s "
-		    "columns", "512");
+		    "columns or is too long", "512");
 	ip->ncols = ip->row.n;
 	ip->email_col = -1;
 	for (i = 0; i < ip->row.n; i++) {
@@ -245,7 +259,7 @@ csv_header(struct importer *ip)
 		ip->have_header = 1;
 		if (n == 0 || n > 200 || u8_check((const uint8_t *)h, n) ||
 		    strlen(h) != n || h[0] == '.' || h[n - 1] == '.' ||
-		    strstr(h, "..") != NULL) {
+		    strstr(h, "..") != NULL || has_control(h, n)) {
 			char what[64];
 
 			snprintf(what, sizeof(what), "column %d", i + 1);
@@ -280,8 +294,13 @@ csv_record(struct importer *ip)
 	int i, rc;
 
 	ip->stats->rows++;
-	if (r->overflow) {
-		import_reject(ip, "more than %d fields", LIMIT_IMPORT_COLUMNS);
+	if (r->overflow || r->too_long) {
+		if (r->overflow)
+			import_reject(ip, "more than %d fields",
+			    LIMIT_IMPORT_COLUMNS);
+		else
+			import_reject(ip, "the row is longer than %zu bytes",
+			    r->data.max);
 		return 0;
 	}
 	if (r->n != ip->ncols) {
@@ -290,6 +309,13 @@ csv_record(struct importer *ip)
 		return 0;
 	}
 	for (i = 0; i < r->n; i++) {
+		/* csvout.c writes '=x for =x; reading it back undoes that, so
+		 * an export imports as the same recipients and values. */
+		if (r->len[i] >= 2 && r->ptr[i][0] == '\'' &&
+		    strchr("=+-@\t\r", r->ptr[i][1]) != NULL) {
+			ip->row.ptr[i]++;
+			ip->row.len[i]--;
+		}
 		if (u8_check((const uint8_t *)r->ptr[i], r->len[i]) != NULL ||
 		    memchr(r->ptr[i], '\0', r->len[i]) != NULL) {
 			import_reject(ip, "column %d (%s): not valid UTF-8 text",
@@ -332,8 +358,12 @@ csv_on_field(void *field, size_t len, void *data)
 	struct importer *ip = data;
 	struct row *r = &ip->row;
 
-	if (ip->failed || r->overflow)
+	if (ip->failed || r->overflow || r->too_long)
 		return;
+	if (len > LIMIT_IMPORT_FIELD) {
+		ip->field_too_long = 1;
+		return;
+	}
 	if (r->n >= LIMIT_IMPORT_COLUMNS) {
 		r->overflow = 1;
 		return;
@@ -341,7 +371,7 @@ csv_on_field(void *field, size_t len, void *data)
 	r->off[r->n] = r->data.len;
 	r->len[r->n] = len;
 	if (buf_add(&r->data, field, len) < 0 || buf_addc(&r->data, '\0') < 0) {
-		r->overflow = 1;
+		r->too_long = 1;
 		return;
 	}
 	r->n++;
@@ -361,7 +391,7 @@ csv_on_row(int c, void *data)
 			if (r->len[i] > 0)
 				blank = 0;
 		/* A line of spaces is as empty as an empty line. */
-		if (!blank || r->overflow) {
+		if (!blank || r->overflow || r->too_long) {
 			if (!ip->have_header)
 				(void)csv_header(ip);
 			else
@@ -403,10 +433,12 @@ csv_feed(struct importer *ip, struct csv_parser *p, const char *s, size_t n)
 	}
 	if (ip->failed)
 		return -1;
-	/* libcsv grows its field buffer without limit; bound it here. */
-	if (csv_get_buffer_size(p) > LIMIT_IMPORT_FIELD + 1024)
+	/* libcsv grows its field buffer without limit, so an unfinished
+	 * field is bounded here, a finished one in csv_on_field(). */
+	if (ip->field_too_long ||
+	    csv_get_buffer_size(p) > LIMIT_IMPORT_FIELD + 1024)
 		return import_fatal(ip, EX_DATAERR, "a field is longer than "
-		    "%s", "64 KiB");
+		    "%s bytes", "65536");
 	return 0;
 }
 
@@ -671,6 +703,7 @@ import_suppressions(struct store *st, const char *path, const char *list,
 	const char *kind, *s;
 	struct err le;
 	int long_line, added, rc = -1;
+	int64_t list_id;
 	size_t n;
 	FILE *fp;
 
@@ -684,10 +717,15 @@ import_suppressions(struct store *st, const char *path, const char *list,
 	buf_init(&line, LIMIT_ADDR * 4);
 	if (store_begin(st, e) < 0)
 		goto out;
+	/* An unknown list is an error even when no line gets that far. */
+	if (list != NULL && store_list_id(st, list, &list_id, e) < 0)
+		goto out;
 	for (ip.line = 1; read_line(fp, &line, &long_line); ip.line++) {
 		ip.row_line = ip.line;
 		s = buf_str(&line);
 		n = line.len;
+		if (ip.line == 1 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0)
+			s += 3, n -= 3;
 		while (n > 0 && isspace((unsigned char)*s))
 			s++, n--;
 		while (n > 0 && isspace((unsigned char)s[n - 1]))

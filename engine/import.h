@@ -9,8 +9,9 @@
  * reads as a plain number (no sign, no leading zero, printing back as
  * written) or as true/false is stored typed, so segments and templates can
  * compare it as a number; everything else, and every cell starting with
- * = + - @ (spreadsheet formulas), is stored as text. Empty cells add no
- * attribute.
+ * = + - @ (spreadsheet formulas), is stored as text. A leading apostrophe
+ * before one of those characters, which csvout.h writes to neutralise a
+ * formula, is taken off again. Empty cells add no attribute.
  *
  * JSON Lines: one object per line with the address under "email"; every
  * other key is an attribute, nested values kept.

@@ -27,6 +27,13 @@
 #define LIMIT_TEMPLATE_PART	(512 * 1024)
 #define LIMIT_SUBJECT		998		/* RFC 5322 2.1.1 line length */
 
+/* The template language and rendering. */
+#define LIMIT_TEMPLATE_DEPTH	16		/* nested blocks */
+#define LIMIT_TEMPLATE_TAG	1024		/* one {{ ... }} */
+#define LIMIT_TEMPLATE_OPS	65536		/* program size of one part */
+#define LIMIT_FILTER_ARGS	3
+#define LIMIT_MESSAGE		(4 * 1024 * 1024)	/* one rendered message */
+
 /* Segments: length, nesting and the time the guard lets one run. */
 #define LIMIT_SEGMENT_LEN	4096
 #define LIMIT_SEGMENT_DEPTH	32
@@ -34,7 +41,8 @@
 #define LIMIT_SEGMENT_PARAMS	256		/* literals and attribute paths */
 #define LIMIT_SEGMENT_MS	1000		/* evaluating a segment over ... */
 #define LIMIT_SEGMENT_ROWS	500000		/* ... each this many members */
-#define LIMIT_AUDIENCE_MS	60000		/* materialising an audience */
+#define LIMIT_AUDIENCE_MS	30000		/* materialising an audience, per
+						   LIMIT_SEGMENT_ROWS members */
 
 /* Configuration file. */
 #define LIMIT_CONFIG_FILE	(1024 * 1024)

@@ -207,7 +207,7 @@ tok_unquote(struct parser *p)
 
 	buf_reset(&p->text);
 	for (i = 1; i + 1 < n; i++) {
-		if (s[i] == '\'' && s[i + 1] == '\'')
+		if (s[0] == '\'' && s[i] == '\'' && s[i + 1] == '\'')
 			i++;
 		if (buf_addc(&p->text, s[i]) < 0)
 			return seg_error(p, p->tok.pos, "%s", "string too long");
@@ -289,6 +289,8 @@ fold_address(struct buf *text, enum field_kind kind)
 	struct err e;
 	size_t i, start = 0;
 
+	if (text->len == 0)
+		return;
 	for (i = 0; i < text->len; i++)
 		text->data[i] = (char)tolower((unsigned char)text->data[i]);
 	if (kind == FIELD_EMAIL) {

@@ -102,6 +102,50 @@ store_col_text(sqlite3_stmt *stmt, int col)
 	return (const char *)sqlite3_column_text(stmt, col);
 }
 
+int
+store_rows(struct store *st, sqlite3_stmt *stmt, store_row_fn row,
+    void *ctx, const char *what, int *nrows, struct err *e)
+{
+	int rc, n = 0;
+
+	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		n++;
+		if (row(stmt, ctx) < 0) {
+			sqlite3_finalize(stmt);
+			return err_set(e, EX_IOERR, "writing output failed");
+		}
+	}
+	sqlite3_finalize(stmt);
+	if (nrows != NULL)
+		*nrows = n;
+	if (rc != SQLITE_DONE)
+		return store_sqlerr(st, e, what);
+	return 0;
+}
+
+struct count_rows {
+	store_count_cb cb;
+	void *ctx;
+};
+
+static int
+count_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct count_rows *cr = arg;
+
+	return cr->cb(store_col_text(stmt, 0), sqlite3_column_int64(stmt, 1),
+	    cr->ctx);
+}
+
+int
+store_count_rows(struct store *st, sqlite3_stmt *stmt, store_count_cb cb,
+    void *ctx, const char *what, struct err *e)
+{
+	struct count_rows cr = { cb, ctx };
+
+	return store_rows(st, stmt, count_row, &cr, what, NULL, e);
+}
+
 int64_t
 store_now_ms(void)
 {

@@ -32,6 +32,18 @@
 	"list_members m ON m.list_id = ?1 AND m.recipient_id = r.id WHERE " \
 	"s.kind = 'domain' AND ifnull(s.list_id, ?1) = ?1 AND %1$s)"
 
+static int
+list_size(struct store *st, int64_t list_id, int64_t *n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT count(*) FROM list_members WHERE "
+	    "list_id = ?1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, list_id);
+	return store_scalar(st, stmt, n, e);
+}
+
 /* Runs a one-row count under the segment guard's deadline. */
 static int
 audience_scalar(struct store *st, const char *sql, int64_t list_id,
@@ -60,15 +72,10 @@ int
 store_audience_count(struct store *st, int64_t list_id, const char *segment,
     struct audience *aud, struct err *e)
 {
-	sqlite3_stmt *stmt;
 	int64_t ms;
 
 	memset(aud, 0, sizeof(*aud));
-	if (store_prepare(st, "SELECT count(*) FROM list_members WHERE "
-	    "list_id = ?1", &stmt, e) < 0)
-		return -1;
-	sqlite3_bind_int64(stmt, 1, list_id);
-	if (store_scalar(st, stmt, &aud->members, e) < 0)
+	if (list_size(st, list_id, &aud->members, e) < 0)
 		return -1;
 	/* The guard's budget: LIMIT_SEGMENT_MS, and as much again for every
 	 * further LIMIT_SEGMENT_ROWS members, since a segment is evaluated
@@ -158,40 +165,43 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 	"v.id = c.template_version_id JOIN templates t ON " \
 	"t.id = v.template_id "
 
+struct campaign_rows {
+	store_campaign_cb cb;
+	void *ctx;
+};
+
+static int
+campaign_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct campaign_rows *cr = arg;
+	struct campaign_info c;
+
+	c.id = sqlite3_column_int64(stmt, 0);
+	c.name = store_col_text(stmt, 1);
+	c.list_id = sqlite3_column_int64(stmt, 2);
+	c.list = store_col_text(stmt, 3);
+	c.segment = store_col_text(stmt, 4);
+	c.template_name = store_col_text(stmt, 5);
+	c.template_version = sqlite3_column_int(stmt, 6);
+	c.from_name = store_col_text(stmt, 7);
+	c.from_addr = store_col_text(stmt, 8);
+	c.reply_to = store_col_text(stmt, 9);
+	c.status = store_col_text(stmt, 10);
+	c.scheduled_at = sqlite3_column_int64(stmt, 11);
+	c.started_at = sqlite3_column_int64(stmt, 12);
+	c.finished_at = sqlite3_column_int64(stmt, 13);
+	c.created_at = sqlite3_column_int64(stmt, 14);
+	return cr->cb(&c, cr->ctx);
+}
+
 static int
 campaign_rows(struct store *st, sqlite3_stmt *stmt, store_campaign_cb cb,
     void *ctx, int *found, struct err *e)
 {
-	struct campaign_info c;
-	int rc;
+	struct campaign_rows cr = { cb, ctx };
 
-	*found = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		c.id = sqlite3_column_int64(stmt, 0);
-		c.name = store_col_text(stmt, 1);
-		c.list_id = sqlite3_column_int64(stmt, 2);
-		c.list = store_col_text(stmt, 3);
-		c.segment = store_col_text(stmt, 4);
-		c.template_name = store_col_text(stmt, 5);
-		c.template_version = sqlite3_column_int(stmt, 6);
-		c.from_name = store_col_text(stmt, 7);
-		c.from_addr = store_col_text(stmt, 8);
-		c.reply_to = store_col_text(stmt, 9);
-		c.status = store_col_text(stmt, 10);
-		c.scheduled_at = sqlite3_column_int64(stmt, 11);
-		c.started_at = sqlite3_column_int64(stmt, 12);
-		c.finished_at = sqlite3_column_int64(stmt, 13);
-		c.created_at = sqlite3_column_int64(stmt, 14);
-		(*found)++;
-		if (cb(&c, ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "reading campaigns");
-	return 0;
+	return store_rows(st, stmt, campaign_row, &cr, "reading campaigns",
+	    found, e);
 }
 
 int
@@ -319,9 +329,14 @@ campaign_materialise(struct store *st, const struct campaign_state *cs,
     int64_t *created, struct err *e)
 {
 	sqlite3_stmt *stmt;
-	int64_t now = store_now_ms();
+	int64_t now = store_now_ms(), members, ms;
 	int rc;
 
+	/* The budget grows with the list as the segment guard's does, so a
+	 * segment that could be counted can also be resolved. */
+	if (list_size(st, cs->list_id, &members, e) < 0)
+		return -1;
+	ms = LIMIT_AUDIENCE_MS * (1 + members / LIMIT_SEGMENT_ROWS);
 	/* Sorted into the table's key order: appending beats inserting
 	 * all over the B-tree by a factor of three. */
 	if (store_segment_prepare(st, "INSERT INTO deliveries(campaign_id, "
@@ -334,13 +349,13 @@ campaign_materialise(struct store *st, const struct campaign_state *cs,
 	sqlite3_bind_int64(stmt, 1, cs->list_id);
 	sqlite3_bind_int64(stmt, 2, cs->id);
 	sqlite3_bind_int64(stmt, 3, now);
-	store_deadline_set(st, LIMIT_AUDIENCE_MS);
+	store_deadline_set(st, ms);
 	rc = sqlite3_step(stmt);
 	store_deadline_clear(st);
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_INTERRUPT)
 		return err_set(e, EX_TEMPFAIL, "resolving the audience took "
-		    "longer than %d s", LIMIT_AUDIENCE_MS / 1000);
+		    "longer than %lld s", (long long)(ms / 1000));
 	if (rc != SQLITE_DONE)
 		return store_sqlerr(st, e, "resolving the audience");
 	*created = sqlite3_changes(st->db);
@@ -387,20 +402,10 @@ store_delivery_counts(struct store *st, int64_t campaign_id,
     store_count_cb cb, void *ctx, struct err *e)
 {
 	sqlite3_stmt *stmt;
-	int rc;
 
 	if (store_prepare(st, "SELECT status, count(*) FROM deliveries WHERE "
 	    "campaign_id = ?1 GROUP BY status ORDER BY status", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if (cb(store_col_text(stmt, 0), sqlite3_column_int64(stmt, 1),
-		    ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "counting deliveries");
-	return 0;
+	return store_count_rows(st, stmt, cb, ctx, "counting deliveries", e);
 }

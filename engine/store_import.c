@@ -21,9 +21,12 @@ enum {
 static const char *import_sql[Q_COUNT] = {
 	[Q_FIND] = ("SELECT id FROM recipients WHERE address_key = ?1"),
 	/* Most rows of a bulk import are new: one statement tries the
-	 * insert, and only a conflict costs the look-up. */
+	 * insert, and only a conflict costs the look-up. json_patch() and
+	 * not json(): the merge on a re-import drops null members, so the
+	 * first import must drop them too or importing twice would differ. */
 	[Q_INSERT] = ("INSERT INTO recipients(address, address_key, domain, "
-	    "attrs, created_at, updated_at) VALUES(?1, ?2, ?3, json(?4), ?5, "
+	    "attrs, created_at, updated_at) VALUES(?1, ?2, ?3, "
+	    "json_patch('{}', ?4), ?5, "
 	    "?5) ON CONFLICT(address_key) DO NOTHING"),
 	[Q_UPDATE] = ("UPDATE recipients SET attrs = json_patch(attrs, ?2), "
 	    "updated_at = ?3 WHERE id = ?1 AND "

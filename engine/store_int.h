@@ -49,6 +49,17 @@ int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
 int store_scalar(struct store *st, sqlite3_stmt *stmt, int64_t *out,
     struct err *e) WUR;
 const char *store_col_text(sqlite3_stmt *stmt, int col);
+/*
+ * Steps stmt to its end, handing each row to row(); finalizes it. A row()
+ * that returns -1 stops the walk with EX_IOERR (the callbacks behind the
+ * rows write output); *nrows, when not NULL, counts the rows seen.
+ */
+typedef int (*store_row_fn)(sqlite3_stmt *stmt, void *ctx);
+int store_rows(struct store *st, sqlite3_stmt *stmt, store_row_fn row,
+    void *ctx, const char *what, int *nrows, struct err *e) WUR;
+/* store_rows() for "key, count" rows handed to a store_count_cb. */
+int store_count_rows(struct store *st, sqlite3_stmt *stmt, store_count_cb cb,
+    void *ctx, const char *what, struct err *e) WUR;
 
 /* The segment guard (store_segment.c): prepares a statement whose text
  * holds the compiled segment as %1$s (once or more) and binds its

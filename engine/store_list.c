@@ -51,30 +51,35 @@ store_list_id(struct store *st, const char *name, int64_t *id,
 	return 0;
 }
 
+struct list_rows {
+	store_list_cb cb;
+	store_member_cb member_cb;
+	void *ctx;
+};
+
+static int
+list_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct list_rows *lr = arg;
+	struct list_info li;
+
+	li.id = sqlite3_column_int64(stmt, 0);
+	li.name = store_col_text(stmt, 1);
+	li.description = store_col_text(stmt, 2);
+	li.created_at = sqlite3_column_int64(stmt, 3);
+	li.members = sqlite3_column_int64(stmt, 4);
+	li.suppressed = sqlite3_column_int64(stmt, 5);
+	li.domains = sqlite3_column_int64(stmt, 6);
+	return lr->cb(&li, lr->ctx);
+}
+
 static int
 store_list_rows(struct store *st, sqlite3_stmt *stmt, store_list_cb cb,
     void *ctx, struct err *e)
 {
-	struct list_info li;
-	int rc;
+	struct list_rows lr = { cb, NULL, ctx };
 
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		li.id = sqlite3_column_int64(stmt, 0);
-		li.name = store_col_text(stmt, 1);
-		li.description = store_col_text(stmt, 2);
-		li.created_at = sqlite3_column_int64(stmt, 3);
-		li.members = sqlite3_column_int64(stmt, 4);
-		li.suppressed = sqlite3_column_int64(stmt, 5);
-		li.domains = sqlite3_column_int64(stmt, 6);
-		if (cb(&li, ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "reading lists");
-	return 0;
+	return store_rows(st, stmt, list_row, &lr, "reading lists", NULL, e);
 }
 
 #define LIST_SELECT \
@@ -142,7 +147,6 @@ store_list_domains(struct store *st, int64_t list_id, int limit,
     store_count_cb cb, void *ctx, struct err *e)
 {
 	sqlite3_stmt *stmt;
-	int rc;
 
 	if (store_prepare(st, "SELECT r.domain, count(*) AS n FROM "
 	    "list_members m JOIN recipients r ON r.id = m.recipient_id "
@@ -151,38 +155,30 @@ store_list_domains(struct store *st, int64_t list_id, int limit,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, list_id);
 	sqlite3_bind_int(stmt, 2, limit);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if (cb(store_col_text(stmt, 0), sqlite3_column_int64(stmt, 1),
-		    ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "counting domains");
-	return 0;
+	return store_count_rows(st, stmt, cb, ctx, "counting domains", e);
+}
+
+static int
+member_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct list_rows *lr = arg;
+
+	return lr->member_cb(store_col_text(stmt, 0), store_col_text(stmt, 1),
+	    lr->ctx);
 }
 
 int
 store_list_members(struct store *st, int64_t list_id, store_member_cb cb,
     void *ctx, struct err *e)
 {
+	struct list_rows lr = { NULL, cb, ctx };
 	sqlite3_stmt *stmt;
-	int rc;
 
 	if (store_prepare(st, "SELECT r.address, r.attrs FROM list_members m "
 	    "JOIN recipients r ON r.id = m.recipient_id WHERE m.list_id = ?1 "
 	    "ORDER BY r.id", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, list_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
-		if (cb(store_col_text(stmt, 0), store_col_text(stmt, 1),
-		    ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "reading members");
-	return 0;
+	return store_rows(st, stmt, member_row, &lr, "reading members", NULL,
+	    e);
 }

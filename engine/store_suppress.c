@@ -74,14 +74,34 @@ store_suppress_rm(struct store *st, const char *kind, const char *value,
 	return 0;
 }
 
+struct suppression_rows {
+	store_suppression_cb cb;
+	void *ctx;
+};
+
+static int
+suppression_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct suppression_rows *sr = arg;
+	struct suppression s;
+
+	s.id = sqlite3_column_int64(stmt, 0);
+	s.kind = store_col_text(stmt, 1);
+	s.value = store_col_text(stmt, 2);
+	s.list = store_col_text(stmt, 3);
+	s.reason = store_col_text(stmt, 4);
+	s.source = store_col_text(stmt, 5);
+	s.created_at = sqlite3_column_int64(stmt, 6);
+	return sr->cb(&s, sr->ctx);
+}
+
 int
 store_suppress_each(struct store *st, const char *list,
     store_suppression_cb cb, void *ctx, struct err *e)
 {
+	struct suppression_rows sr = { cb, ctx };
 	sqlite3_stmt *stmt;
-	struct suppression s;
 	int64_t list_id;
-	int rc;
 
 	if (suppress_list(st, list, &list_id, e) < 0)
 		return -1;
@@ -91,21 +111,6 @@ store_suppress_each(struct store *st, const char *list,
 	    "s.list_id = ?1 ORDER BY s.kind, s.value", &stmt, e) < 0)
 		return -1;
 	bind_list(stmt, 1, list_id);
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		s.id = sqlite3_column_int64(stmt, 0);
-		s.kind = store_col_text(stmt, 1);
-		s.value = store_col_text(stmt, 2);
-		s.list = store_col_text(stmt, 3);
-		s.reason = store_col_text(stmt, 4);
-		s.source = store_col_text(stmt, 5);
-		s.created_at = sqlite3_column_int64(stmt, 6);
-		if (cb(&s, ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "reading suppressions");
-	return 0;
+	return store_rows(st, stmt, suppression_row, &sr,
+	    "reading suppressions", NULL, e);
 }

@@ -55,33 +55,36 @@ fail:
 }
 
 
+struct template_rows {
+	store_template_cb cb;
+	void *ctx;
+};
+
+static int
+template_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct template_rows *tr = arg;
+	struct template_info t;
+
+	t.id = sqlite3_column_int64(stmt, 0);
+	t.name = store_col_text(stmt, 1);
+	t.version = sqlite3_column_int(stmt, 2);
+	t.versions = sqlite3_column_int(stmt, 3);
+	t.subject = store_col_text(stmt, 4);
+	t.html = store_col_text(stmt, 5);
+	t.text = store_col_text(stmt, 6);
+	t.created_at = sqlite3_column_int64(stmt, 7);
+	return tr->cb(&t, tr->ctx);
+}
+
 static int
 template_rows(struct store *st, sqlite3_stmt *stmt, store_template_cb cb,
     void *ctx, int *found, struct err *e)
 {
-	struct template_info t;
-	int rc;
+	struct template_rows tr = { cb, ctx };
 
-	*found = 0;
-	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-		t.id = sqlite3_column_int64(stmt, 0);
-		t.name = store_col_text(stmt, 1);
-		t.version = sqlite3_column_int(stmt, 2);
-		t.versions = sqlite3_column_int(stmt, 3);
-		t.subject = store_col_text(stmt, 4);
-		t.html = store_col_text(stmt, 5);
-		t.text = store_col_text(stmt, 6);
-		t.created_at = sqlite3_column_int64(stmt, 7);
-		(*found)++;
-		if (cb(&t, ctx) < 0) {
-			sqlite3_finalize(stmt);
-			return err_set(e, EX_IOERR, "writing output failed");
-		}
-	}
-	sqlite3_finalize(stmt);
-	if (rc != SQLITE_DONE)
-		return store_sqlerr(st, e, "reading templates");
-	return 0;
+	return store_rows(st, stmt, template_row, &tr, "reading templates",
+	    found, e);
 }
 
 int

@@ -238,4 +238,8 @@ for cmd in "list ls" "template ls" "suppress ls" "campaign ls"; do
 	check "$cmd --json still parses" isjson out
 done
 
+# --help anywhere on the line wins over everything else.
+expect 0 "--help after other arguments" "$PB" list show people --json --help
+check "... prints the usage" has out "usage: postbote list show"
+
 done_testing

@@ -278,4 +278,44 @@ expect 0 "FILE - reads standard input" \
 	sh -c 'printf "email\nstdin@example.com\n" | "$0" list import stdin -' "$PB"
 eq "... the row is in" "$(members stdin)" 1
 
+# ------------------------------------------- round trips and edges
+printf '{"email":"null@example.com","x":null,"y":1}\n' > nulls.jsonl
+expect 0 "JSON nulls: first import" "$PB" list import nulls nulls.jsonl
+eq "... null members are not stored" "$(attrs null@example.com)" '{"y":1}'
+expect 0 "JSON nulls: the same file again" "$PB" list import nulls nulls.jsonl
+has out "updated=0 unchanged=1" && ok "... changes nothing" || notok "... changes nothing"
+
+printf 'email,n,p\n-bob@example.com,=SUM(A1),+49 30 1234\n' > formula.csv
+"$PB" list import rt formula.csv >/dev/null
+expect 0 "export of formula cells" "$PB" list export rt --output rt.csv
+check "... neutralises the address and the cells" has rt.csv "\"'-bob@example.com\",\"'=SUM(A1)\",\"'+49 30 1234\""
+s0=$(store_sum)
+expect 0 "importing the export back" "$PB" list import rt rt.csv
+has out "added=0 updated=0 unchanged=1" && ok "... is the same recipient, unchanged" || notok "... is the same recipient, unchanged"
+eq "... store unchanged" "$(store_sum)" "$s0"
+
+printf '{"email":"clash@example.com","a.b":1,"a":{"b":2}}\n' > clash.jsonl
+"$PB" list import clash clash.jsonl >/dev/null
+expect 65 "export refuses a key that clashes with a nested one" "$PB" list export clash
+check "... naming the recipient and the path" has err 'clash@example.com: attribute "a.b"'
+
+printf 'email,"bad\nname"\nx@example.com,1\n' > ctl.csv
+s0=$(store_sum)
+expect 65 "a header name with a line break" "$PB" list import ctl ctl.csv
+eq "... store unchanged" "$(store_sum)" "$s0"
+
+/usr/bin/python3 -c 'print("email,big"); print("big@example.com," + "x" * 65536)' > edge.csv
+expect 0 "a field of exactly 65536 bytes is fine" "$PB" list import edge edge.csv
+/usr/bin/python3 -c 'print("email,big"); print("big2@example.com," + "x" * 65537)' > over.csv
+s0=$(store_sum)
+expect 65 "a field of 65537 bytes aborts the import" "$PB" list import edge over.csv
+check "... saying so" has err "longer than 65536 bytes"
+eq "... store unchanged" "$(store_sum)" "$s0"
+
+printf '\xef\xbb\xbfemail\nbom@example.com\n' > supp-bom.txt
+expect 0 "suppression file with a BOM and an email header" "$PB" suppress import supp-bom.txt
+eq "... header skipped, address added" "$(cat out)" "lines=1 added=1 existing=0 rejected=0"
+printf '# nothing valid\nnot-an-address\n' > supp-bad.txt
+expect 66 "suppress import --list with an unknown list" "$PB" suppress import supp-bad.txt --list nosuch
+
 done_testing

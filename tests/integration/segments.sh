@@ -191,4 +191,9 @@ expect 0 "IDN literal: email = 'jürgen@bücher.example'" \
 eq "... matches the one address" "$(cat out)" \
 	"members=3 matching=1 suppressed=0 eligible=1"
 
+# An empty literal compared with an address or domain.
+for seg in "email = ''" "domain = ''" "email in ('')" "email = '' or country = 'DE'"; do
+	expect 0 "empty address literal: $seg" create "$seg"
+done
+
 done_testing

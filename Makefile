@@ -19,7 +19,7 @@ WARN	:= -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT	?= -O2 -g
 CFLAGS	?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) \
-	   -Iengine $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	   -iquote engine $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring \
 	  -lpthread
 
@@ -94,6 +94,11 @@ $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) -lcmocka $(LDSAN)
 
+# Benchmark programs (tests/bench/*.c), run by tests/bench/run.sh.
+$(B)/bench/%: tests/bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LIBS) $(LDSAN)
+
 # Test programs the integration scripts drive (tests/tools/*.c).
 $(B)/tools/%: tests/tools/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -106,7 +111,7 @@ test: deps
 demo: deps all
 	@sh tests/demo.sh $(BIN)
 
-bench: deps all
+bench: deps all $(B)/bench/render_bench
 	@sh tests/bench/run.sh $(BIN)
 
 BANNED := '\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|sscanf)[[:space:]]*\('

@@ -19,10 +19,12 @@
 #include "err.h"
 
 struct store;
+struct config;
 
 struct cli {
 	const char *db;		/* resolved database path */
 	const char *config;	/* config path */
+	const struct config *cfg;	/* the loaded config */
 	int tty;		/* stdout is a terminal */
 	const char *prog;	/* "postbote list import" for messages */
 };

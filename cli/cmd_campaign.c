@@ -10,7 +10,10 @@
 #include "addr.h"
 #include "campaign.h"
 #include "cli.h"
+#include "mime.h"
+#include "render.h"
 #include "store.h"
+#include "xalloc.h"
 
 static void
 audience_say(struct cli *c, const struct audience *a, const char *seg)
@@ -28,8 +31,45 @@ audience_say(struct cli *c, const struct audience *a, const char *seg)
 	    (long long)a->suppressed, (long long)a->eligible);
 }
 
+struct create_args {
+	struct campaign_spec spec;
+	const char *from;
+	const char *reply;
+	const char *when;
+	struct mailbox mfrom;
+	struct mailbox mreply;
+	json_t *options;	/* built from the message option flags */
+};
+
+/* --header 'Name: value': checked now, stored as [name, value]. */
 static int
-camp_create(struct cli *c, int argc, char **argv)
+create_header(struct cli *c, struct create_args *a, const char *arg)
+{
+	const char *colon = strchr(arg, ':');
+	json_t *headers = json_object_get(a->options, "headers");
+	char name[128];
+	struct err e;
+
+	if (colon == NULL || colon == arg || (size_t)(colon - arg) >=
+	    sizeof(name))
+		return cli_usage(c, "--header wants 'Name: value'");
+	snprintf(name, sizeof(name), "%.*s", (int)(colon - arg), arg);
+	colon++;
+	colon += strspn(colon, " \t");
+	if (mime_check_header(name, colon, &e) < 0) {
+		err_prefix(&e, "--header");
+		return cli_fail(c, &e);
+	}
+	if (headers == NULL) {
+		headers = json_array();
+		json_object_set_new(a->options, "headers", headers);
+	}
+	return json_array_append_new(headers, json_pack("[s, s]", name,
+	    colon)) == 0 ? 0 : EX_SOFTWARE;
+}
+
+static int
+create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 {
 	static const struct option opts[] = {
 		{ "list", required_argument, NULL, 'l' },
@@ -38,63 +78,117 @@ camp_create(struct cli *c, int argc, char **argv)
 		{ "reply-to", required_argument, NULL, 'r' },
 		{ "segment", required_argument, NULL, 's' },
 		{ "schedule", required_argument, NULL, 'S' },
+		{ "strict-variables", no_argument, NULL, 'V' },
+		{ "header", required_argument, NULL, 'H' },
+		{ "list-id", required_argument, NULL, 'I' },
+		{ "feedback-id", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct campaign_spec spec = { 0 };
-	const char *from = NULL, *reply = NULL, *when = NULL;
-	struct mailbox mfrom, mreply;
-	struct audience aud;
-	struct store *st;
-	struct err e;
 	int ch, rc;
 
-	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:", opts)) != -1) {
+	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:",
+	    opts)) != -1) {
 		switch (ch) {
-		case 'l': spec.list = optarg; break;
-		case 't': spec.template_name = optarg; break;
-		case 'f': from = optarg; break;
-		case 'r': reply = optarg; break;
-		case 's': spec.segment = optarg; break;
-		case 'S': when = optarg; break;
+		case 'l': a->spec.list = optarg; break;
+		case 't': a->spec.template_name = optarg; break;
+		case 'f': a->from = optarg; break;
+		case 'r': a->reply = optarg; break;
+		case 's': a->spec.segment = optarg; break;
+		case 'S': a->when = optarg; break;
+		case 'V':
+			json_object_set_new(a->options, "variables",
+			    json_string("strict"));
+			break;
+		case 'I':
+		case 'F':
+			if ((rc = cli_utf8(c, "--list-id/--feedback-id",
+			    optarg)) != 0)
+				return rc;
+			json_object_set_new(a->options, ch == 'I' ? "list_id" :
+			    "feedback_id", json_string(optarg));
+			break;
+		case 'H':
+			if ((rc = create_header(c, a, optarg)) != 0)
+				return rc;
+			break;
 		default: return EX_USAGE;
 		}
 	}
 	if (cli_args(c, argc, argv, 1, "NAME") != 0)
 		return EX_USAGE;
-	if (spec.list == NULL || spec.template_name == NULL || from == NULL)
+	if (a->spec.list == NULL || a->spec.template_name == NULL ||
+	    a->from == NULL)
 		return cli_usage(c, "--list, --template and --from are "
 		    "required");
-	spec.name = argv[optind];
-	if ((rc = cli_utf8(c, "--segment", spec.segment)) != 0)
-		return rc;
-	if (addr_parse_mailbox(from, &mfrom, &e) < 0) {
-		err_prefix(&e, "--from");
-		return cli_fail(c, &e);
+	a->spec.name = argv[optind];
+	return cli_utf8(c, "--segment", a->spec.segment);
+}
+
+/* Addresses, the schedule time and the options, before any store work. */
+static int
+create_check(struct create_args *a, struct err *e)
+{
+	struct campaign_options o;
+
+	if (addr_parse_mailbox(a->from, &a->mfrom, e) < 0) {
+		err_prefix(e, "--from");
+		return -1;
 	}
-	spec.from_name = mfrom.name;
-	spec.from_addr = mfrom.addr.address;
-	if (reply != NULL) {
-		if (addr_parse_mailbox(reply, &mreply, &e) < 0) {
-			err_prefix(&e, "--reply-to");
-			return cli_fail(c, &e);
+	a->spec.from_name = a->mfrom.name;
+	a->spec.from_addr = a->mfrom.addr.address;
+	if (a->reply != NULL) {
+		if (addr_parse_mailbox(a->reply, &a->mreply, e) < 0) {
+			err_prefix(e, "--reply-to");
+			return -1;
 		}
-		spec.reply_to = mreply.addr.address;
+		a->spec.reply_to = a->mreply.addr.address;
 	}
-	if (when != NULL && campaign_parse_time(when, store_now_ms(),
-	    &spec.scheduled_at, &e) < 0) {
-		err_prefix(&e, "--schedule");
-		return cli_fail(c, &e);
+	if (a->when != NULL && campaign_parse_time(a->when, store_now_ms(),
+	    &a->spec.scheduled_at, e) < 0) {
+		err_prefix(e, "--schedule");
+		return -1;
+	}
+	a->spec.options = json_dumps(a->options, JSON_COMPACT);
+	if (campaign_options_parse(a->spec.options, &o, e) < 0)
+		return -1;
+	campaign_options_free(&o);
+	return 0;
+}
+
+static int
+camp_create(struct cli *c, int argc, char **argv)
+{
+	struct create_args a = { 0 };
+	struct render *r = NULL;
+	struct audience aud;
+	struct store *st = NULL;
+	int64_t id;
+	struct err e;
+	int rc;
+
+	a.options = json_object();
+	if ((rc = create_getopt(c, argc, argv, &a)) != 0)
+		goto out;
+	if (create_check(&a, &e) < 0) {
+		rc = cli_fail(c, &e);
+		goto out;
 	}
 	if ((rc = cli_open(c, &st)) != 0)
-		return rc;
-	if (store_campaign_create(st, &spec, &aud, &e) < 0)
+		goto out;
+	/* The template must compile before a campaign can name it. */
+	if (render_load(st, c->cfg, NULL, a.spec.template_name, 0, &r, &id,
+	    &e) < 0 || store_campaign_create(st, &a.spec, &aud, &e) < 0) {
 		rc = cli_fail(c, &e);
-	else {
-		out_say(c, "created campaign %s (%s)", spec.name,
-		    spec.scheduled_at ? "scheduled" : "draft");
-		audience_say(c, &aud, spec.segment);
+		goto out;
 	}
+	out_say(c, "created campaign %s (%s)", a.spec.name,
+	    a.spec.scheduled_at ? "scheduled" : "draft");
+	audience_say(c, &aud, a.spec.segment);
+out:
+	render_close(r);
 	store_close(st);
+	free((char *)a.spec.options);
+	json_decref(a.options);
 	return rc;
 }
 
@@ -357,6 +451,31 @@ camp_cancel(struct cli *c, int argc, char **argv)
 	return camp_action(c, argc, argv, "cancel");
 }
 
+/*
+ * Compiles the campaign's template (a campaign whose template no longer
+ * compiles does not start) and records its tracked links, which the
+ * tracking server redirects to.
+ */
+static int
+start_links(struct cli *c, struct store *st, const char *name, struct err *e)
+{
+	struct render *r;
+	const char **urls;
+	int64_t id;
+	int i, n, rc;
+
+	if (render_load(st, c->cfg, name, NULL, 0, &r, &id, e) < 0)
+		return -1;
+	n = render_nlinks(r);
+	urls = xcalloc((size_t)n + 1, sizeof(*urls));
+	for (i = 0; i < n; i++)
+		urls[i] = render_link(r, i);
+	rc = store_campaign_links(st, id, urls, n, e);
+	free(urls);
+	render_close(r);
+	return rc;
+}
+
 static int
 camp_start(struct cli *c, int argc, char **argv)
 {
@@ -372,7 +491,8 @@ camp_start(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
-	if (store_campaign_start(st, argv[optind], &created, &e) < 0)
+	if (start_links(c, st, argv[optind], &e) < 0 ||
+	    store_campaign_start(st, argv[optind], &created, &e) < 0)
 		rc = cli_fail(c, &e);
 	else if (c->tty)
 		printf("campaign %s is running: %lld deliveries queued\n",
@@ -393,7 +513,13 @@ const struct cli_cmd cmd_campaign[] = {
 	  "  --segment \"country = 'DE' and plan in ('pro', 'team')\"\n"
 	  "  --segment \"seats >= 5 and not (trial is set)\"\n\n"
 	  "TIME: 'YYYY-MM-DD HH:MM' (local), ISO 8601 with Z or an offset, "
-	  "now, +2h.\n" },
+	  "now, +2h.\n\n"
+	  "Message options:\n"
+	  "  --strict-variables   a recipient missing a variable fails (and the\n"
+	  "                       campaign goes on); default: it renders empty\n"
+	  "  --header 'N: V'      a custom header (repeatable, up to 32)\n"
+	  "  --list-id TEXT       List-Id, e.g. 'News <news.example.com>'\n"
+	  "  --feedback-id TEXT   Feedback-ID, e.g. 'nov:newsletter:acme'\n" },
 	{ "show", camp_show, "a campaign, its audience or its deliveries",
 	  "show NAME [--json]\n" },
 	{ "ls", camp_ls, "all campaigns", "ls [--json]\n" },

@@ -149,6 +149,7 @@ main(int argc, char **argv)
 	if (db == NULL)
 		db = cfg.database;
 	c.db = db ? db : "postbote.db";
+	c.cfg = &cfg;
 	rc = run(&c, argc - i, argv + i);
 	config_free(&cfg);
 	if (fflush(stdout) != 0 && rc == 0) {

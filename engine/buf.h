@@ -23,6 +23,9 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 
+/* Makes room for n more bytes at once; -1 past max. */
+int buf_reserve(struct buf *b, size_t n) WUR;
+
 /* Each returns 0, or -1 (and leaves the buffer unchanged) past max. */
 int buf_add(struct buf *b, const void *p, size_t n) WUR;
 int buf_adds(struct buf *b, const char *s) WUR;

@@ -156,3 +156,95 @@ campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
 	*ms = (int64_t)t * 1000;
 	return 0;
 }
+
+static int
+option_text(json_t *root, const char *key, const char **out, struct err *e)
+{
+	json_t *v = json_object_get(root, key);
+
+	*out = NULL;
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || mime_check_header("X-Check",
+	    json_string_value(v), e) < 0)
+		return err_set(e, EX_DATAERR, "campaign option %s: not a valid "
+		    "header value", key);
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int
+option_headers(json_t *root, struct campaign_options *o, struct err *e)
+{
+	json_t *arr = json_object_get(root, "headers"), *h;
+	size_t i;
+
+	if (arr == NULL)
+		return 0;
+	if (!json_is_array(arr) || json_array_size(arr) > CAMPAIGN_MAX_HEADERS)
+		return err_set(e, EX_DATAERR, "campaign option headers: at "
+		    "most %d [name, value] pairs", CAMPAIGN_MAX_HEADERS);
+	json_array_foreach(arr, i, h) {
+		const char *name = json_string_value(json_array_get(h, 0));
+		const char *value = json_string_value(json_array_get(h, 1));
+
+		if (name == NULL || value == NULL || json_array_size(h) != 2)
+			return err_set(e, EX_DATAERR, "campaign option headers: "
+			    "entry %zu is not [name, value]", i + 1);
+		if (mime_check_header(name, value, e) < 0)
+			return -1;
+		o->headers[o->nheaders].name = name;
+		o->headers[o->nheaders++].value = value;
+	}
+	return 0;
+}
+
+int
+campaign_options_parse(const char *text, struct campaign_options *o,
+    struct err *e)
+{
+	static const char *known[] = { "variables", "headers", "list_id",
+	    "feedback_id", NULL };
+	json_error_t jerr;
+	const char *key, *vars;
+	json_t *v;
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	o->json = json_loads(text ? text : "{}", JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(o->json)) {
+		campaign_options_free(o);
+		return err_set(e, EX_DATAERR, "campaign options are not a "
+		    "JSON object");
+	}
+	json_object_foreach(o->json, key, v) {
+		for (i = 0; known[i] != NULL && strcmp(known[i], key); i++)
+			;
+		if (known[i] == NULL) {
+			campaign_options_free(o);
+			return err_set(e, EX_DATAERR, "unknown campaign option "
+			    "\"%s\"", key);
+		}
+	}
+	vars = json_string_value(json_object_get(o->json, "variables"));
+	if (vars != NULL && strcmp(vars, "strict") && strcmp(vars, "lenient")) {
+		campaign_options_free(o);
+		return err_set(e, EX_DATAERR, "campaign option variables is "
+		    "\"strict\" or \"lenient\"");
+	}
+	o->strict = vars != NULL && strcmp(vars, "strict") == 0;
+	if (option_text(o->json, "list_id", &o->list_id, e) < 0 ||
+	    option_text(o->json, "feedback_id", &o->feedback_id, e) < 0 ||
+	    option_headers(o->json, o, e) < 0) {
+		campaign_options_free(o);
+		return -1;
+	}
+	return 0;
+}
+
+void
+campaign_options_free(struct campaign_options *o)
+{
+	json_decref(o->json);
+	o->json = NULL;
+}

@@ -13,8 +13,10 @@
 #ifndef POSTBOTE_CAMPAIGN_H
 #define POSTBOTE_CAMPAIGN_H
 
+#include <jansson.h>
 #include <stdint.h>
 #include "err.h"
+#include "mime.h"
 
 /*
  * The state an action leads to from status; started tells whether the
@@ -31,5 +33,30 @@ int campaign_transition(const char *status, const char *action, int started,
  */
 int campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
     struct err *e) WUR;
+
+/*
+ * A campaign's message options, stored as JSON in campaigns.options:
+ *
+ *   { "variables": "strict", "headers": [["X-Campaign", "nov"]],
+ *     "list_id": "News <news.example.com>", "feedback_id": "nov:acme" }
+ *
+ * campaign_options_parse() checks every value (headers with
+ * mime_check_header(), the rest as header text) and fills o, whose
+ * strings live in o->json until campaign_options_free().
+ */
+#define CAMPAIGN_MAX_HEADERS	32
+
+struct campaign_options {
+	int strict;
+	const char *list_id;		/* NULL: none */
+	const char *feedback_id;	/* NULL: none */
+	struct mime_header headers[CAMPAIGN_MAX_HEADERS];
+	int nheaders;
+	json_t *json;
+};
+
+int campaign_options_parse(const char *text, struct campaign_options *o,
+    struct err *e) WUR;
+void campaign_options_free(struct campaign_options *o);
 
 #endif

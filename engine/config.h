@@ -13,6 +13,13 @@
 
 struct config {
 	char *database;		/* NULL: not set */
+	/* "tracking": { "base_url": "https://t.example.com", "opens": true,
+	 * "clicks": true } -- base_url without a trailing slash. */
+	char *tracking_base_url;	/* NULL: no tracking server */
+	int tracking_opens;
+	int tracking_clicks;
+	/* "bounces": { "return_path_domain": "bounce.example.com" } */
+	char *return_path_domain;	/* an A-label; NULL: none */
 };
 
 /* A missing file is an error only when required is set. */

@@ -199,6 +199,7 @@ struct campaign_spec {
 	const char *from_addr;
 	const char *reply_to;
 	int64_t scheduled_at;	/* 0: a draft */
+	const char *options;	/* JSON, see campaign_options_parse() */
 };
 
 /* Who a list and segment reach right now. */
@@ -233,6 +234,44 @@ int store_audience_count(struct store *st, int64_t list_id,
  */
 int store_campaign_start(struct store *st, const char *name,
     int64_t *created, struct err *e) WUR;
+/* What rendering needs of a campaign: itself and its pinned template. */
+struct campaign_render {
+	int64_t id;
+	int64_t list_id;
+	const char *name;
+	const char *status;
+	const char *from_name;
+	const char *from_addr;
+	const char *reply_to;
+	const char *options;
+	const char *template_name;
+	int template_version;
+	const char *subject;
+	const char *html;
+	const char *text;
+};
+
+typedef int (*store_render_cb)(const struct campaign_render *cr, void *ctx);
+
+int store_campaign_render(struct store *st, const char *name,
+    store_render_cb cb, void *ctx, struct err *e) WUR;
+/*
+ * Records the targets of a campaign's tracked links; urls[i] NULL for an
+ * index that is not tracked. An index already recorded keeps its URL: a
+ * campaign's links never change under the tokens already sent.
+ */
+int store_campaign_links(struct store *st, int64_t campaign_id,
+    const char *const *urls, int n, struct err *e) WUR;
+
+/* A recipient by address (matched on its identity key). EX_NOINPUT. */
+typedef int (*store_recipient_cb)(int64_t id, const char *address,
+    const char *attrs, void *ctx);
+int store_recipient_get(struct store *st, const char *key,
+    store_recipient_cb cb, void *ctx, struct err *e) WUR;
+/* How many members of a list have the attribute at a JSON path. */
+int store_list_attr_count(struct store *st, int64_t list_id,
+    const char *json_path, int64_t *n, struct err *e) WUR;
+
 /* Deliveries of a campaign per status. */
 int store_delivery_counts(struct store *st, int64_t campaign_id,
     store_count_cb cb, void *ctx, struct err *e) WUR;

@@ -125,9 +125,11 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 		return -1;
 	if (store_prepare(st, "INSERT INTO campaigns(name, list_id, segment, "
 	    "template_version_id, from_name, from_addr, reply_to, status, "
-	    "scheduled_at, created_at, updated_at) VALUES(?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?10)", &stmt, e) < 0)
+	    "scheduled_at, created_at, updated_at, options) VALUES(?1, ?2, ?3, "
+	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)", &stmt, e) < 0)
 		return -1;
+	sqlite3_bind_text(stmt, 11, spec->options ? spec->options : "{}", -1,
+	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 1, spec->name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 2, list_id);
 	if (seg != NULL)
@@ -408,4 +410,83 @@ store_delivery_counts(struct store *st, int64_t campaign_id,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	return store_count_rows(st, stmt, cb, ctx, "counting deliveries", e);
+}
+
+struct render_rows {
+	store_render_cb cb;
+	void *ctx;
+};
+
+static int
+render_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct render_rows *rr = arg;
+	struct campaign_render cr;
+
+	cr.id = sqlite3_column_int64(stmt, 0);
+	cr.list_id = sqlite3_column_int64(stmt, 1);
+	cr.name = store_col_text(stmt, 2);
+	cr.status = store_col_text(stmt, 3);
+	cr.from_name = store_col_text(stmt, 4);
+	cr.from_addr = store_col_text(stmt, 5);
+	cr.reply_to = store_col_text(stmt, 6);
+	cr.options = store_col_text(stmt, 7);
+	cr.template_name = store_col_text(stmt, 8);
+	cr.template_version = sqlite3_column_int(stmt, 9);
+	cr.subject = store_col_text(stmt, 10);
+	cr.html = store_col_text(stmt, 11);
+	cr.text = store_col_text(stmt, 12);
+	return rr->cb(&cr, rr->ctx);
+}
+
+int
+store_campaign_render(struct store *st, const char *name,
+    store_render_cb cb, void *ctx, struct err *e)
+{
+	struct render_rows rr = { cb, ctx };
+	sqlite3_stmt *stmt;
+	int found;
+
+	if (store_prepare(st, "SELECT c.id, c.list_id, c.name, c.status, "
+	    "c.from_name, c.from_addr, c.reply_to, c.options, t.name, "
+	    "v.version, v.subject, v.html, v.text FROM campaigns c JOIN "
+	    "template_versions v ON v.id = c.template_version_id JOIN "
+	    "templates t ON t.id = v.template_id WHERE c.name = ?1", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (store_rows(st, stmt, render_row, &rr, "reading a campaign", &found,
+	    e) < 0)
+		return -1;
+	if (found == 0)
+		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
+	return 0;
+}
+
+int
+store_campaign_links(struct store *st, int64_t campaign_id,
+    const char *const *urls, int n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int i, rc;
+
+	if (store_prepare(st, "INSERT OR IGNORE INTO campaign_links("
+	    "campaign_id, idx, url) VALUES(?1, ?2, ?3)", &stmt, e) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (urls[i] == NULL)
+			continue;
+		sqlite3_bind_int64(stmt, 1, campaign_id);
+		sqlite3_bind_int(stmt, 2, i);
+		sqlite3_bind_text(stmt, 3, urls[i], -1, SQLITE_STATIC);
+		rc = sqlite3_step(stmt);
+		sqlite3_reset(stmt);
+		if (rc != SQLITE_DONE) {
+			store_sqlerr(st, e, "recording links");
+			sqlite3_finalize(stmt);
+			return -1;
+		}
+	}
+	sqlite3_finalize(stmt);
+	return 0;
 }

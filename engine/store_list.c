@@ -182,3 +182,52 @@ store_list_members(struct store *st, int64_t list_id, store_member_cb cb,
 	return store_rows(st, stmt, member_row, &lr, "reading members", NULL,
 	    e);
 }
+
+struct recipient_rows {
+	store_recipient_cb cb;
+	void *ctx;
+};
+
+static int
+recipient_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct recipient_rows *rr = arg;
+
+	return rr->cb(sqlite3_column_int64(stmt, 0), store_col_text(stmt, 1),
+	    store_col_text(stmt, 2), rr->ctx);
+}
+
+int
+store_recipient_get(struct store *st, const char *key, store_recipient_cb cb,
+    void *ctx, struct err *e)
+{
+	struct recipient_rows rr = { cb, ctx };
+	sqlite3_stmt *stmt;
+	int found;
+
+	if (store_prepare(st, "SELECT id, address, attrs FROM recipients "
+	    "WHERE address_key = ?1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+	if (store_rows(st, stmt, recipient_row, &rr, "reading a recipient",
+	    &found, e) < 0)
+		return -1;
+	if (found == 0)
+		return err_set(e, EX_NOINPUT, "no recipient %s", key);
+	return 0;
+}
+
+int
+store_list_attr_count(struct store *st, int64_t list_id,
+    const char *json_path, int64_t *n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT count(*) FROM list_members m JOIN "
+	    "recipients r ON r.id = m.recipient_id WHERE m.list_id = ?1 AND "
+	    "json_type(r.attrs, ?2) IS NOT NULL", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, list_id);
+	sqlite3_bind_text(stmt, 2, json_path, -1, SQLITE_STATIC);
+	return store_scalar(st, stmt, n, e);
+}

@@ -10,7 +10,7 @@ B="$top/build-fuzz"
 cd "$top"
 make -s B="$B" CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" "$B/libpostbote.a"
 LIBS="$(pkg-config --libs sqlite3 jansson libidn2 libcrypto gumbo) -lcsv -lunistring -lpthread"
-CFLAGS="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -Iengine $(pkg-config --cflags jansson)"
+CFLAGS="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -iquote engine $(pkg-config --cflags jansson)"
 status=0
 for src in tests/fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)

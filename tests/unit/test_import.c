@@ -196,6 +196,7 @@ dump(struct store *st)
 	    "UNION ALL SELECT 'campaigns=' || count(*) FROM campaigns "
 	    "UNION ALL SELECT 'deliveries=' || count(*) FROM deliveries "
 	    "UNION ALL SELECT 'settings=' || count(*) FROM settings "
+	    "UNION ALL SELECT 'links=' || count(*) FROM campaign_links "
 	    "UNION ALL SELECT 'r=' || address || attrs FROM (SELECT * FROM "
 	    "recipients ORDER BY id))";
 	sqlite3_stmt *stmt;
@@ -219,7 +220,8 @@ t_dump_complete(void **state)
 	assert_int_equal(sql_int(fx->st, "SELECT count(*) FROM sqlite_master "
 	    "WHERE type = 'table' AND name NOT IN ('lists', 'list_members', "
 	    "'recipients', 'suppressions', 'templates', 'template_versions', "
-	    "'campaigns', 'deliveries', 'settings', 'events')"), 0);
+	    "'campaigns', 'deliveries', 'settings', 'events', "
+	    "'campaign_links')"), 0);
 }
 
 /* A list and two members in the store before a fatal import. */

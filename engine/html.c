@@ -1,0 +1,1093 @@
+/*
+ * html.c - links and plain text out of HTML templates; see html.h.
+ *
+ * Gumbo builds the tree a browser would, so an <a> inside a comment, a
+ * <script> or a <template> is no link, entities arrive decoded, and every
+ * attribute keeps a pointer to its bytes in the source. Both entry points
+ * walk that tree with an explicit stack, and free it through a list of
+ * every block gumbo allocated instead of gumbo_destroy_output(), which
+ * recurses once per level of nesting: 100,000 nested <div>s (half a
+ * megabyte) overflow a 1 MiB thread stack there.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gumbo.h>
+
+#include "html.h"
+#include "limits.h"
+#include "xalloc.h"
+
+/* ------------------------------------------------------ parse and free */
+
+/* A header on every block gumbo asks for, linking it into its document. */
+union html_blk {
+	struct {
+		union html_blk *prev;
+		union html_blk *next;
+	} l;
+	max_align_t align;
+};
+
+struct html_doc {
+	GumboOptions opt;
+	GumboOutput *out;
+	union html_blk blocks;	/* sentinel of a circular list */
+};
+
+static void *
+html_alloc(void *ud, size_t n)
+{
+	struct html_doc *d = ud;
+	union html_blk *b;
+
+	b = xmalloc(sizeof(*b) + n);
+	b->l.prev = &d->blocks;
+	b->l.next = d->blocks.l.next;
+	b->l.next->l.prev = b;
+	d->blocks.l.next = b;
+	return b + 1;
+}
+
+static void
+html_dealloc(void *ud, void *p)
+{
+	union html_blk *b;
+
+	(void)ud;
+	if (p == NULL)
+		return;
+	b = (union html_blk *)p - 1;
+	b->l.prev->l.next = b->l.next;
+	b->l.next->l.prev = b->l.prev;
+	free(b);
+}
+
+/* d must stay where it is until html_doc_close(): the list points at it. */
+static int
+html_doc_open(struct html_doc *d, const char *src, size_t len,
+    struct err *e)
+{
+	/* Gumbo's offsets are unsigned int; the stored limit is far below. */
+	if (len > (size_t)LIMIT_TEMPLATE_PART)
+		return err_set(e, EX_DATAERR, "HTML of %zu bytes is over the "
+		    "limit of %d", len, LIMIT_TEMPLATE_PART);
+	d->blocks.l.prev = d->blocks.l.next = &d->blocks;
+	d->opt = kGumboDefaultOptions;
+	d->opt.allocator = html_alloc;
+	d->opt.deallocator = html_dealloc;
+	d->opt.userdata = d;
+	/* Parse errors are of no use here; recording them costs memory. */
+	d->opt.max_errors = 0;
+	d->out = gumbo_parse_with_options(&d->opt, src != NULL ? src : "",
+	    len);
+	return 0;
+}
+
+static void
+html_doc_close(struct html_doc *d)
+{
+	union html_blk *b, *next;
+
+	for (b = d->blocks.l.next; b != &d->blocks; b = next) {
+		next = b->l.next;
+		free(b);
+	}
+	d->blocks.l.prev = d->blocks.l.next = &d->blocks;
+	d->out = NULL;
+}
+
+/* ----------------------------------------------------------- tree walk */
+
+struct walk_frame {
+	GumboNode *node;
+	unsigned int next;	/* the child to enter next */
+};
+
+struct walk {
+	struct walk_frame *stack;
+	size_t depth;
+	size_t cap;
+};
+
+static const GumboVector *
+node_children(const GumboNode *n)
+{
+	switch (n->type) {
+	case GUMBO_NODE_DOCUMENT:
+		return &n->v.document.children;
+	case GUMBO_NODE_ELEMENT:
+	case GUMBO_NODE_TEMPLATE:
+		return &n->v.element.children;
+	default:
+		return NULL;
+	}
+}
+
+static void
+walk_push(struct walk *w, GumboNode *n)
+{
+	if (w->depth == w->cap) {
+		w->cap = w->cap ? w->cap * 2 : 64;
+		w->stack = xrealloc(w->stack, w->cap * sizeof(*w->stack));
+	}
+	w->stack[w->depth].node = n;
+	w->stack[w->depth].next = 0;
+	w->depth++;
+}
+
+/*
+ * One step of a depth-first walk in document order: a node entered
+ * (*leaving 0) or, after its children, left (*leaving 1). NULL at the end.
+ */
+static GumboNode *
+walk_next(struct walk *w, int *leaving)
+{
+	struct walk_frame *f;
+	const GumboVector *kids;
+	GumboNode *child;
+
+	if (w->depth == 0)
+		return NULL;
+	f = &w->stack[w->depth - 1];
+	kids = node_children(f->node);
+	if (kids != NULL && f->next < kids->length) {
+		child = kids->data[f->next++];
+		walk_push(w, child);
+		*leaving = 0;
+		return child;
+	}
+	w->depth--;
+	*leaving = 1;
+	return w->stack[w->depth].node;
+}
+
+/* The node just entered is left next, its children unvisited. */
+static void
+walk_skip(struct walk *w)
+{
+	w->stack[w->depth - 1].next = ~0u;
+}
+
+/* ------------------------------------------------------ source offsets */
+
+struct html_src {
+	const char *p;
+	size_t len;
+};
+
+/* Gumbo's pointers lead into the source; check rather than trust. */
+static int
+src_has(const struct html_src *s, const char *p, size_t n)
+{
+	uintptr_t at = (uintptr_t)p, base = (uintptr_t)s->p;
+
+	return p != NULL && at >= base && at - base <= s->len &&
+	    n <= s->len - (at - base);
+}
+
+/* Line and column of a byte offset, counted as a person counts them. */
+static void
+src_position(const struct html_src *s, size_t at, size_t *line,
+    size_t *col)
+{
+	size_t i;
+
+	*line = *col = 1;
+	for (i = 0; i < at && i < s->len; i++) {
+		if (s->p[i] == '\n' || (s->p[i] == '\r' &&
+		    (i + 1 == s->len || s->p[i + 1] != '\n'))) {
+			(*line)++;
+			*col = 1;
+		} else if (((unsigned char)s->p[i] & 0xc0) != 0x80 &&
+		    s->p[i] != '\r')
+			(*col)++;
+	}
+}
+
+/*
+ * Where an attribute's value lies in the source, quotes excluded. For an
+ * attribute without a value (href, href=) gumbo points original_value at
+ * the name and leaves value_start unset: any value really given starts
+ * after the name, so one that does not is the empty range just after it.
+ * -1 if the attribute is not in the source at all.
+ */
+static int
+attr_span(const struct html_src *s, const GumboAttribute *a, size_t *start,
+    size_t *end)
+{
+	const char *v = a->original_value.data;
+	size_t n = a->original_value.length, name;
+
+	if (!src_has(s, a->original_name.data, a->original_name.length))
+		return -1;
+	name = (size_t)(a->original_name.data - s->p) +
+	    a->original_name.length;
+	if (!src_has(s, v, n) || (size_t)(v - s->p) < name) {
+		*start = *end = name;
+		return 0;
+	}
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		v++;
+		n -= 2;
+	}
+	*start = (size_t)(v - s->p);
+	*end = *start + n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- URLs */
+
+static int
+url_ignored(char c)
+{
+	return c == '\t' || c == '\n' || c == '\r';
+}
+
+static int
+scheme_char(char c, int first)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
+		return 1;
+	return !first && ((c >= '0' && c <= '9') || c == '+' || c == '-' ||
+	    c == '.');
+}
+
+/* U+FFFD, which gumbo puts where the source had a C0 control. */
+#define REPLACEMENT	"\xef\xbf\xbd"
+
+/*
+ * The scheme as the URL Standard's parser reads it: leading C0 controls
+ * and spaces skipped, tabs and newlines anywhere ignored, so "java\tscript:"
+ * is javascript:. A leading U+FFFD is skipped too, since it may stand for
+ * a control a browser would skip. Lowercased into scheme (size bytes);
+ * returns what follows the colon, or NULL when there is no scheme or it
+ * does not fit.
+ */
+static const char *
+url_scheme(const char *u, char *scheme, size_t size)
+{
+	size_t n = 0;
+
+	for (;;) {
+		if (*u != '\0' && (unsigned char)*u <= ' ')
+			u++;
+		else if (strncmp(u, REPLACEMENT, 3) == 0)
+			u += 3;
+		else
+			break;
+	}
+	for (; *u != '\0'; u++) {
+		if (url_ignored(*u))
+			continue;
+		if (*u == ':' && n > 0) {
+			scheme[n] = '\0';
+			return u + 1;
+		}
+		if (n + 1 >= size || !scheme_char(*u, n == 0))
+			return NULL;
+		scheme[n++] = (char)(*u >= 'A' && *u <= 'Z' ? *u + 32 : *u);
+	}
+	return NULL;
+}
+
+/* The scheme a link may not have, or NULL. */
+static const char *
+url_forbidden(const char *u)
+{
+	char scheme[16];
+
+	if (url_scheme(u, scheme, sizeof(scheme)) == NULL)
+		return NULL;
+	if (strcmp(scheme, "javascript") == 0)
+		return "javascript";
+	if (strcmp(scheme, "data") == 0)
+		return "data";
+	return NULL;
+}
+
+/* "//" after the colon, tabs and newlines ignored as above. */
+static int
+url_absolute(const char *rest)
+{
+	int slashes = 0;
+
+	for (; *rest != '\0' && slashes < 2; rest++) {
+		if (url_ignored(*rest))
+			continue;
+		if (*rest != '/')
+			return 0;
+		slashes++;
+	}
+	return slashes == 2;
+}
+
+/*
+ * Only an absolute http(s) URL survives a trip through the click
+ * redirect: "http:foo" resolves against the page, and a URL holding
+ * template tags is known only per recipient.
+ */
+static enum html_link_kind
+link_kind(const GumboElement *el, const char *url)
+{
+	char scheme[8];
+	const char *rest;
+
+	if (gumbo_get_attribute(&el->attributes, "data-notrack") != NULL ||
+	    strstr(url, "{{") != NULL)
+		return HTML_LINK_KEEP;
+	rest = url_scheme(url, scheme, sizeof(scheme));
+	if (rest == NULL || (strcmp(scheme, "http") != 0 &&
+	    strcmp(scheme, "https") != 0) || !url_absolute(rest))
+		return HTML_LINK_KEEP;
+	return HTML_LINK_TRACK;
+}
+
+/* ---------------------------------------------------------------- scan */
+
+struct scanner {
+	struct html_src src;
+	struct html_scan *out;
+	int cap;
+	struct err *e;
+};
+
+static int
+scan_error(const struct scanner *sc, size_t at, const char *scheme)
+{
+	size_t line, col;
+
+	src_position(&sc->src, at, &line, &col);
+	return err_set(sc->e, EX_DATAERR, "line %zu, column %zu: a %s: link "
+	    "is not allowed", line, col, scheme);
+}
+
+static struct html_link *
+scan_add(struct scanner *sc)
+{
+	struct html_scan *s = sc->out;
+
+	if (s->nlinks == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 16;
+		s->links = xrealloc(s->links, (size_t)sc->cap *
+		    sizeof(*s->links));
+	}
+	return &s->links[s->nlinks++];
+}
+
+static int
+scan_link(struct scanner *sc, const GumboElement *el)
+{
+	const GumboAttribute *href;
+	struct html_link *l;
+	const char *bad;
+	size_t start, end;
+
+	href = gumbo_get_attribute(&el->attributes, "href");
+	if (href == NULL || attr_span(&sc->src, href, &start, &end) < 0)
+		return 0;
+	if ((bad = url_forbidden(href->value)) != NULL)
+		return scan_error(sc, start, bad);
+	l = scan_add(sc);
+	l->start = start;
+	l->end = end;
+	l->kind = link_kind(el, href->value);
+	l->url = xstrdup(href->value);
+	return 0;
+}
+
+/* The end tag gumbo records may be another that closed the body. */
+static void
+scan_body(struct scanner *sc, const GumboElement *el)
+{
+	const GumboStringPiece *t = &el->original_end_tag;
+
+	if (el->tag_namespace == GUMBO_NAMESPACE_HTML && t->length >= 6 &&
+	    src_has(&sc->src, t->data, t->length) &&
+	    strncasecmp(t->data, "</body", 6) == 0)
+		sc->out->pixel_at = (size_t)(t->data - sc->src.p);
+}
+
+static int
+scan_enter(struct scanner *sc, struct walk *w, const GumboNode *n)
+{
+	const GumboElement *el = &n->v.element;
+
+	/* Template contents are inert until a script clones them. */
+	if (n->type == GUMBO_NODE_TEMPLATE) {
+		walk_skip(w);
+		return 0;
+	}
+	if (n->type != GUMBO_NODE_ELEMENT)
+		return 0;
+	if (el->tag == GUMBO_TAG_BODY)
+		scan_body(sc, el);
+	if (el->tag == GUMBO_TAG_A || el->tag == GUMBO_TAG_AREA)
+		return scan_link(sc, el);
+	return 0;
+}
+
+static int
+link_cmp(const void *a, const void *b)
+{
+	const struct html_link *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Tree order is not source order (a link foster-parented out of a table
+ * comes before it), and the adoption agency clones an <a> with its
+ * attributes when tags are misnested: sort, and keep one link per value.
+ */
+static void
+scan_sort(struct html_scan *s)
+{
+	int i, n = 0;
+
+	if (s->nlinks == 0)
+		return;
+	qsort(s->links, (size_t)s->nlinks, sizeof(*s->links), link_cmp);
+	for (i = 1; i < s->nlinks; i++) {
+		if (s->links[i].start == s->links[n].start)
+			free(s->links[i].url);
+		else
+			s->links[++n] = s->links[i];
+	}
+	s->nlinks = n + 1;
+}
+
+int
+html_scan(const char *src, size_t len, struct html_scan *out,
+    struct err *e)
+{
+	struct html_doc d;
+	struct walk w = { NULL, 0, 0 };
+	struct scanner sc;
+	GumboNode *n;
+	int leaving, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->pixel_at = len;
+	if (html_doc_open(&d, src, len, e) < 0)
+		return -1;
+	sc.src.p = src;
+	sc.src.len = len;
+	sc.out = out;
+	sc.cap = 0;
+	sc.e = e;
+	walk_push(&w, d.out->document);
+	while ((n = walk_next(&w, &leaving)) != NULL)
+		if (!leaving && scan_enter(&sc, &w, n) < 0)
+			goto out;
+	scan_sort(out);
+	rc = 0;
+out:
+	if (rc < 0) {
+		html_scan_free(out);
+		out->pixel_at = 0;
+	}
+	free(w.stack);
+	html_doc_close(&d);
+	return rc;
+}
+
+void
+html_scan_free(struct html_scan *s)
+{
+	int i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nlinks; i++)
+		free(s->links[i].url);
+	free(s->links);
+	s->links = NULL;
+	s->nlinks = 0;
+}
+
+/* ---------------------------------------------------------------- text */
+
+enum role {
+	R_INLINE, R_DROP, R_LINE, R_PARA, R_PRE, R_LIST, R_ITEM, R_CELL,
+	R_BR, R_LINK, R_IMG
+};
+
+/* What an element does to the text; anything not named is inline. */
+static const unsigned char roles[GUMBO_TAG_LAST] = {
+	[GUMBO_TAG_HEAD] = R_DROP, [GUMBO_TAG_TITLE] = R_DROP,
+	[GUMBO_TAG_STYLE] = R_DROP, [GUMBO_TAG_SCRIPT] = R_DROP,
+	[GUMBO_TAG_TEMPLATE] = R_DROP, [GUMBO_TAG_IFRAME] = R_DROP,
+	[GUMBO_TAG_NOEMBED] = R_DROP, [GUMBO_TAG_NOFRAMES] = R_DROP,
+
+	[GUMBO_TAG_DIV] = R_LINE, [GUMBO_TAG_TR] = R_LINE,
+	[GUMBO_TAG_DT] = R_LINE, [GUMBO_TAG_DD] = R_LINE,
+	[GUMBO_TAG_CAPTION] = R_LINE, [GUMBO_TAG_ARTICLE] = R_LINE,
+	[GUMBO_TAG_SECTION] = R_LINE, [GUMBO_TAG_HEADER] = R_LINE,
+	[GUMBO_TAG_FOOTER] = R_LINE, [GUMBO_TAG_NAV] = R_LINE,
+	[GUMBO_TAG_ASIDE] = R_LINE, [GUMBO_TAG_MAIN] = R_LINE,
+	[GUMBO_TAG_CENTER] = R_LINE, [GUMBO_TAG_FIGCAPTION] = R_LINE,
+	[GUMBO_TAG_DETAILS] = R_LINE, [GUMBO_TAG_SUMMARY] = R_LINE,
+	[GUMBO_TAG_FORM] = R_LINE, [GUMBO_TAG_LEGEND] = R_LINE,
+
+	[GUMBO_TAG_P] = R_PARA, [GUMBO_TAG_H1] = R_PARA,
+	[GUMBO_TAG_H2] = R_PARA, [GUMBO_TAG_H3] = R_PARA,
+	[GUMBO_TAG_H4] = R_PARA, [GUMBO_TAG_H5] = R_PARA,
+	[GUMBO_TAG_H6] = R_PARA, [GUMBO_TAG_HGROUP] = R_PARA,
+	[GUMBO_TAG_TABLE] = R_PARA, [GUMBO_TAG_BLOCKQUOTE] = R_PARA,
+	[GUMBO_TAG_HR] = R_PARA, [GUMBO_TAG_DL] = R_PARA,
+	[GUMBO_TAG_FIGURE] = R_PARA, [GUMBO_TAG_ADDRESS] = R_PARA,
+	[GUMBO_TAG_FIELDSET] = R_PARA,
+
+	[GUMBO_TAG_PRE] = R_PRE, [GUMBO_TAG_LISTING] = R_PRE,
+	[GUMBO_TAG_PLAINTEXT] = R_PRE, [GUMBO_TAG_XMP] = R_PRE,
+
+	[GUMBO_TAG_UL] = R_LIST, [GUMBO_TAG_OL] = R_LIST,
+	[GUMBO_TAG_MENU] = R_LIST, [GUMBO_TAG_DIR] = R_LIST,
+	[GUMBO_TAG_LI] = R_ITEM,
+	[GUMBO_TAG_TD] = R_CELL, [GUMBO_TAG_TH] = R_CELL,
+	[GUMBO_TAG_BR] = R_BR,
+	[GUMBO_TAG_A] = R_LINK,
+	[GUMBO_TAG_IMG] = R_IMG,
+};
+
+/* Lists nested deeper than this share the innermost level's numbering. */
+#define TEXT_LISTS	16
+
+struct text_list {
+	int ordered;
+	long next;		/* number of the next <ol> item */
+	size_t indent;		/* column of this list's markers */
+};
+
+/*
+ * Words are written as they come; the space, line breaks and list marker
+ * before a word are owed until it arrives, so nothing trails a line and
+ * no run of breaks outgrows one blank line.
+ */
+struct text {
+	struct buf *out;
+	size_t base;		/* out->len on entry: ours starts here */
+	int brk;		/* newlines owed before the next word, 0-2 */
+	size_t nl;		/* newlines ending what is written */
+	int space;		/* spaces owed: 1, or 2 between table cells */
+	int pre;		/* inside this many <pre> */
+	char marker[24];	/* "- " or "12. ", owed to the first word */
+	size_t marker_at;	/* its column */
+	size_t indent;		/* column of an item's following lines */
+	struct text_list lists[TEXT_LISTS];
+	int nlists;		/* open lists; may exceed TEXT_LISTS */
+	const GumboNode *link;	/* the <a> whose text is being written */
+	const char *href;
+	size_t link_at;		/* where its text starts in out */
+	int link_started;
+};
+
+static int
+text_add(struct text *t, const char *p, size_t n)
+{
+	size_t i;
+
+	if (buf_add(t->out, p, n) < 0)
+		return -1;
+	for (i = n; i > 0 && p[i - 1] == '\n'; i--)
+		;
+	t->nl = i == 0 ? t->nl + n : n - i;
+	return 0;
+}
+
+static int
+text_spaces(struct text *t, size_t n)
+{
+	static const char sp[] = "                ";
+	size_t k;
+
+	for (; n > 0; n -= k) {
+		k = n < sizeof(sp) - 1 ? n : sizeof(sp) - 1;
+		if (text_add(t, sp, k) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+text_newlines(struct text *t, size_t want)
+{
+	while (t->nl < want)
+		if (text_add(t, "\n", 1) < 0)
+			return -1;
+	return 0;
+}
+
+/* An item's first word goes on the marker's line whatever blocks open. */
+static void
+text_break(struct text *t, int n)
+{
+	if (t->marker[0] == '\0' && n > t->brk)
+		t->brk = n;
+}
+
+/* <br>: one more newline than already owed or written, up to a blank line. */
+static void
+text_br(struct text *t)
+{
+	size_t have = t->nl > (size_t)t->brk ? t->nl : (size_t)t->brk;
+
+	if (t->marker[0] == '\0')
+		t->brk = have >= 2 ? 2 : (int)have + 1;
+}
+
+/* Pays what is owed before a word: breaks, indent and marker, or space. */
+static int
+text_flush(struct text *t)
+{
+	int first = t->out->len == t->base;
+
+	if (t->brk > 0) {
+		if (!first && text_newlines(t, (size_t)t->brk) < 0)
+			return -1;
+		t->brk = 0;
+		t->space = 0;
+	}
+	if (first || t->nl > 0) {
+		if (t->marker[0] != '\0') {
+			if (text_spaces(t, t->marker_at) < 0 ||
+			    text_add(t, t->marker, strlen(t->marker)) < 0)
+				return -1;
+			t->marker[0] = '\0';
+		} else if (!t->pre && text_spaces(t, t->indent) < 0)
+			return -1;
+	} else if (t->space > 0 && text_spaces(t, (size_t)t->space) < 0)
+		return -1;
+	t->space = 0;
+	if (t->link != NULL && !t->link_started) {
+		t->link_at = t->out->len;
+		t->link_started = 1;
+	}
+	return 0;
+}
+
+static int
+text_word(struct text *t, const char *p, size_t n)
+{
+	if (text_flush(t) < 0)
+		return -1;
+	return text_add(t, p, n);
+}
+
+/* U+00A0 counts: email layouts pad with &nbsp;, plain text need not. */
+static size_t
+space_len(const char *s, size_t n)
+{
+	if (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r' || *s == '\f')
+		return 1;
+	if (n >= 2 && (unsigned char)s[0] == 0xc2 &&
+	    (unsigned char)s[1] == 0xa0)
+		return 2;
+	return 0;
+}
+
+static int
+tag_opens(const char *s, size_t n, size_t i)
+{
+	return i + 1 < n && s[i] == '{' && s[i + 1] == '{';
+}
+
+/*
+ * Length of the word at s[i]: up to a space or a template tag, or a whole
+ * template tag, "{{" to "}}" spaces and all, so that it comes through
+ * byte for byte. *close caches the next "}}" (SIZE_MAX: none left), so a
+ * text of many "{{" and no "}}" stays linear.
+ */
+static size_t
+word_len(const char *s, size_t n, size_t i, size_t *close)
+{
+	const char *c;
+	size_t j;
+
+	if (tag_opens(s, n, i)) {
+		if (*close != SIZE_MAX && *close < i + 2) {
+			c = memmem(s + i + 2, n - i - 2, "}}", 2);
+			*close = c != NULL ? (size_t)(c - s) : SIZE_MAX;
+		}
+		if (*close != SIZE_MAX)
+			return *close + 2 - i;
+	}
+	for (j = i + 1; j < n && space_len(s + j, n - j) == 0 &&
+	    !tag_opens(s, n, j); j++)
+		;
+	return j - i;
+}
+
+static int
+text_inline(struct text *t, const char *s, size_t n)
+{
+	size_t i = 0, w, close = 0;
+
+	while (i < n) {
+		if ((w = space_len(s + i, n - i)) > 0) {
+			if (t->space == 0)
+				t->space = 1;
+		} else {
+			w = word_len(s, n, i, &close);
+			if (text_word(t, s + i, w) < 0)
+				return -1;
+		}
+		i += w;
+	}
+	return 0;
+}
+
+/* Owed breaks count toward a <pre>'s own newlines, which cannot lead. */
+static int
+text_pre_newline(struct text *t)
+{
+	if (t->out->len == t->base)
+		return 0;
+	if (t->brk > 0) {
+		if (text_newlines(t, (size_t)t->brk) < 0)
+			return -1;
+		t->brk = 0;
+		t->space = 0;
+	}
+	return t->nl >= 2 ? 0 : text_add(t, "\n", 1);
+}
+
+static int
+text_pre(struct text *t, const char *s, size_t n)
+{
+	size_t i = 0, j;
+
+	while (i < n) {
+		if (s[i] == '\n') {
+			if (text_pre_newline(t) < 0)
+				return -1;
+			i++;
+			continue;
+		}
+		for (j = i; j < n && s[j] != '\n'; j++)
+			;
+		if (text_word(t, s + i, j - i) < 0)
+			return -1;
+		i = j;
+	}
+	return 0;
+}
+
+static struct text_list *
+text_list_top(struct text *t)
+{
+	if (t->nlists == 0)
+		return NULL;
+	return &t->lists[(t->nlists < TEXT_LISTS ? t->nlists : TEXT_LISTS) -
+	    1];
+}
+
+static long
+list_start(const GumboElement *el)
+{
+	const GumboAttribute *a;
+	char *end;
+	long v;
+
+	if (el->tag != GUMBO_TAG_OL ||
+	    (a = gumbo_get_attribute(&el->attributes, "start")) == NULL)
+		return 1;
+	v = strtol(a->value, &end, 10);
+	if (end == a->value || *end != '\0' || v < -1000000000L ||
+	    v > 1000000000L)
+		return 1;
+	return v;
+}
+
+static void
+text_list_open(struct text *t, const GumboElement *el)
+{
+	struct text_list *l;
+
+	text_break(t, t->nlists > 0 ? 1 : 2);
+	if (t->nlists++ >= TEXT_LISTS)
+		return;
+	l = &t->lists[t->nlists - 1];
+	l->ordered = el->tag == GUMBO_TAG_OL;
+	l->next = list_start(el);
+	l->indent = t->indent;
+}
+
+static void
+text_list_close(struct text *t)
+{
+	text_break(t, t->nlists > 1 ? 1 : 2);
+	if (t->nlists-- > TEXT_LISTS)
+		return;
+	t->indent = t->lists[t->nlists].indent;
+}
+
+static void
+text_item_open(struct text *t)
+{
+	struct text_list *l = text_list_top(t);
+
+	text_break(t, 1);
+	if (l != NULL && l->ordered)
+		snprintf(t->marker, sizeof(t->marker), "%ld. ", l->next++);
+	else
+		snprintf(t->marker, sizeof(t->marker), "- ");
+	t->marker_at = l != NULL ? l->indent : 0;
+	t->indent = t->marker_at + strlen(t->marker);
+}
+
+static void
+text_item_close(struct text *t)
+{
+	struct text_list *l = text_list_top(t);
+
+	t->marker[0] = '\0';
+	text_break(t, 1);
+	t->indent = l != NULL ? l->indent : 0;
+}
+
+static int
+text_image(struct text *t, const GumboElement *el)
+{
+	const GumboAttribute *alt;
+
+	alt = gumbo_get_attribute(&el->attributes, "alt");
+	if (alt == NULL)
+		return 0;
+	return text_inline(t, alt->value, strlen(alt->value));
+}
+
+static void
+text_link_open(struct text *t, const GumboNode *n)
+{
+	const GumboAttribute *href;
+
+	href = gumbo_get_attribute(&n->v.element.attributes, "href");
+	if (t->link != NULL || href == NULL)
+		return;
+	t->link = n;
+	t->href = href->value;
+	t->link_started = 0;
+}
+
+/*
+ * A mailto: link shows its address, cut before the query at a '?' that is
+ * not inside a template tag; nothing shows for "" or "#fragment".
+ */
+static const char *
+link_shown(const char *href, size_t *n)
+{
+	const char *tag;
+	size_t i;
+
+	while (*href != '\0' && (unsigned char)*href <= ' ')
+		href++;
+	if (*href == '\0' || *href == '#')
+		return NULL;
+	*n = strlen(href);
+	if (strncasecmp(href, "mailto:", 7) != 0)
+		return href;
+	href += 7;
+	for (i = 0; href[i] != '\0' && href[i] != '?'; i++)
+		if (href[i] == '{' && href[i + 1] == '{' &&
+		    (tag = strstr(href + i + 2, "}}")) != NULL)
+			i = (size_t)(tag - href) + 1;
+	*n = i;
+	return i > 0 ? href : NULL;
+}
+
+static int
+same_text(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an > 0 && a[an - 1] == '/')
+		an--;
+	if (bn > 0 && b[bn - 1] == '/')
+		bn--;
+	return an == bn && memcmp(a, b, an) == 0;
+}
+
+/* Link text that is the URL, with or without its http(s)://, says it. */
+static int
+link_same(const char *text, size_t tn, const char *url, size_t un)
+{
+	if (same_text(text, tn, url, un))
+		return 1;
+	if (un > 7 && strncasecmp(url, "http://", 7) == 0)
+		return same_text(text, tn, url + 7, un - 7);
+	if (un > 8 && strncasecmp(url, "https://", 8) == 0)
+		return same_text(text, tn, url + 8, un - 8);
+	return 0;
+}
+
+static int
+text_link_close(struct text *t, const GumboNode *n)
+{
+	const char *url;
+	size_t un;
+
+	if (t->link != n)
+		return 0;
+	t->link = NULL;
+	if ((url = link_shown(t->href, &un)) == NULL)
+		return 0;
+	if (!t->link_started)
+		return text_word(t, url, un);
+	if (link_same(t->out->data + t->link_at, t->out->len - t->link_at,
+	    url, un))
+		return 0;
+	if (t->space == 0)
+		t->space = 1;
+	if (text_word(t, "(", 1) < 0 || text_add(t, url, un) < 0)
+		return -1;
+	return text_add(t, ")", 1);
+}
+
+static int
+role_of(const GumboElement *el)
+{
+	return el->tag < GUMBO_TAG_LAST ? roles[el->tag] : R_INLINE;
+}
+
+static int
+text_open(struct text *t, struct walk *w, const GumboNode *n)
+{
+	const GumboElement *el = &n->v.element;
+
+	switch (role_of(el)) {
+	case R_DROP:
+		walk_skip(w);
+		break;
+	case R_PRE:
+		t->pre++;
+		/* FALLTHROUGH */
+	case R_PARA:
+		text_break(t, 2);
+		break;
+	case R_LINE:
+		text_break(t, 1);
+		break;
+	case R_LIST:
+		text_list_open(t, el);
+		break;
+	case R_ITEM:
+		text_item_open(t);
+		break;
+	case R_CELL:
+		if (t->space < 2)
+			t->space = 2;
+		break;
+	case R_BR:
+		text_br(t);
+		break;
+	case R_LINK:
+		text_link_open(t, n);
+		break;
+	case R_IMG:
+		return text_image(t, el);
+	}
+	return 0;
+}
+
+static int
+text_close(struct text *t, const GumboNode *n)
+{
+	switch (role_of(&n->v.element)) {
+	case R_PRE:
+		t->pre--;
+		/* FALLTHROUGH */
+	case R_PARA:
+		text_break(t, 2);
+		break;
+	case R_LINE:
+		text_break(t, 1);
+		break;
+	case R_LIST:
+		text_list_close(t);
+		break;
+	case R_ITEM:
+		text_item_close(t);
+		break;
+	case R_LINK:
+		return text_link_close(t, n);
+	}
+	return 0;
+}
+
+static int
+text_node(struct text *t, struct walk *w, const GumboNode *n, int leaving)
+{
+	const char *s;
+
+	switch (n->type) {
+	case GUMBO_NODE_ELEMENT:
+		return leaving ? text_close(t, n) : text_open(t, w, n);
+	case GUMBO_NODE_TEMPLATE:
+		if (!leaving)
+			walk_skip(w);
+		return 0;
+	case GUMBO_NODE_TEXT:
+	case GUMBO_NODE_CDATA:
+	case GUMBO_NODE_WHITESPACE:
+		if (leaving)
+			return 0;
+		s = n->v.text.text;
+		return t->pre ? text_pre(t, s, strlen(s)) :
+		    text_inline(t, s, strlen(s));
+	default:
+		return 0;
+	}
+}
+
+/* Exactly one newline ends the text, none when there is no text. */
+static int
+text_end(struct text *t)
+{
+	struct buf *b = t->out;
+
+	if (b->len == t->base)
+		return 0;
+	if (t->nl == 0)
+		return text_add(t, "\n", 1);
+	b->len -= t->nl - 1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+html_text(const char *src, size_t len, struct buf *out, struct err *e)
+{
+	struct html_doc d;
+	struct walk w = { NULL, 0, 0 };
+	struct text t;
+	GumboNode *n;
+	int leaving, rc = -1;
+
+	if (html_doc_open(&d, src, len, e) < 0)
+		return -1;
+	memset(&t, 0, sizeof(t));
+	t.out = out;
+	t.base = out->len;
+	walk_push(&w, d.out->document);
+	while ((n = walk_next(&w, &leaving)) != NULL)
+		if (text_node(&t, &w, n, leaving) < 0)
+			goto out;
+	if (text_end(&t) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		/* Only the bound can fail; leave out as it came. */
+		out->len = t.base;
+		if (out->data != NULL)
+			out->data[out->len] = '\0';
+		err_set(e, EX_DATAERR, "the text version is longer than %zu "
+		    "bytes", out->max);
+	}
+	free(w.stack);
+	html_doc_close(&d);
+	return rc;
+}

@@ -34,6 +34,12 @@
 #define LIMIT_FILTER_ARGS	3
 #define LIMIT_MESSAGE		(4 * 1024 * 1024)	/* one rendered message */
 
+/* Message headers (mime.c). */
+#define LIMIT_HEADER_NAME	76	/* custom header name: "Name: " fits 78 */
+#define LIMIT_HEADER_VALUE	900	/* custom header value, octets */
+#define LIMIT_HEADER_TOKEN	900	/* an unfoldable <address>, <url> or
+					   <message-id> */
+
 /* Segments: length, nesting and the time the guard lets one run. */
 #define LIMIT_SEGMENT_LEN	4096
 #define LIMIT_SEGMENT_DEPTH	32

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistr.h>
 
+#include "limits.h"
 #include "mime.h"
 #include "xalloc.h"
 
@@ -35,9 +36,6 @@
 #define MIME_EW_MIN	20	/* the shortest word any one character fits */
 #define MIME_QP_LINE	76	/* RFC 2045 6.7 (5) */
 #define MIME_B64_IN	57	/* octets that make one 76-character line */
-#define MIME_HNAME	76	/* custom header name, so "Name: " fits 78 */
-#define MIME_HVALUE	900	/* custom header value, octets */
-#define MIME_TOKEN	900	/* an <address>, <url> or <message-id> */
 #define MIME_DATE_MAX	INT64_C(253402300799999)	/* 9999-12-31 */
 
 static const char mime_hex[] = "0123456789ABCDEF";
@@ -411,7 +409,7 @@ hdr_name_ok(const char *name)
 {
 	size_t i, n = name != NULL ? strlen(name) : 0;
 
-	if (n == 0 || n > MIME_HNAME)
+	if (n == 0 || n > LIMIT_HEADER_NAME)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (name[i] < 33 || name[i] > 126 || name[i] == ':')
@@ -493,9 +491,9 @@ mime_check_header(const char *name, const char *value, struct err *e)
 
 	if (name == NULL || *name == '\0')
 		return err_set(e, EX_DATAERR, "header name is empty");
-	if (strlen(name) > MIME_HNAME)
+	if (strlen(name) > LIMIT_HEADER_NAME)
 		return err_set(e, EX_DATAERR, "header name is longer than %d "
-		    "characters", MIME_HNAME);
+		    "characters", LIMIT_HEADER_NAME);
 	if (!hdr_name_ok(name))
 		return err_set(e, EX_DATAERR, "header name may hold only "
 		    "printable ASCII other than ':'");
@@ -503,9 +501,9 @@ mime_check_header(const char *name, const char *value, struct err *e)
 		return err_set(e, EX_DATAERR, "header %s: Postbote writes this "
 		    "header itself", name);
 	n = value != NULL ? strlen(value) : 0;
-	if (n > MIME_HVALUE)
+	if (n > LIMIT_HEADER_VALUE)
 		return err_set(e, EX_DATAERR, "header %s: value is longer than "
-		    "%d octets", name, MIME_HVALUE);
+		    "%d octets", name, LIMIT_HEADER_VALUE);
 	if (u8_check((const uint8_t *)(value != NULL ? value : ""), n) != NULL)
 		return err_set(e, EX_DATAERR, "header %s: value is not valid "
 		    "UTF-8", name);
@@ -969,9 +967,9 @@ mime_check(const struct mime_msg *m, struct err *e)
 			continue;
 		/* As written: bytes that are not UTF-8 grow threefold. */
 		free(hdr_clean(tok[i], &n));
-		if (n > MIME_TOKEN)
+		if (n > LIMIT_HEADER_TOKEN)
 			return err_set(e, EX_DATAERR, "%s is longer than %d "
-			    "octets", what[i], MIME_TOKEN);
+			    "octets", what[i], LIMIT_HEADER_TOKEN);
 	}
 	for (j = 0; j < m->nheaders; j++)
 		if (mime_check_header(m->headers[j].name, m->headers[j].value,

@@ -54,8 +54,12 @@ struct mime_msg {
 };
 
 /*
- * Appends the message to out. Fails (EX_DATAERR) only when out's maximum is
- * reached: the caller's per-message size limit.
+ * Appends the message to out, or leaves out as it was and fails with
+ * EX_DATAERR: out's maximum (the caller's per-message limit) is reached, a
+ * custom header fails mime_check_header(), or an address, the Message-ID,
+ * an unsubscribe URL or the List-Id is longer than LIMIT_HEADER_TOKEN and
+ * so cannot be folded. Without an unsubscribe URL there is no
+ * List-Unsubscribe at all, the mailto included.
  */
 int mime_build(const struct mime_msg *m, struct buf *out, struct err *e) WUR;
 

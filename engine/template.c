@@ -173,6 +173,20 @@ pos_line_col(const char *src, size_t pos, int *line, int *col)
 	*col = 1 + (int)u8_mbsnlen((const uint8_t *)src + start, pos - start);
 }
 
+/* The bytes of the first chars characters of s; never splits one. */
+static size_t
+char_prefix(const char *s, size_t n, size_t chars)
+{
+	size_t i = 0;
+
+	while (i < n && chars-- > 0) {
+		int k = u8_mblen((const uint8_t *)s + i, n - i);
+
+		i += k > 0 ? (size_t)k : 1;
+	}
+	return i;
+}
+
 /* "template T, part P, line L, column C: msg", the line and a caret. */
 static int
 cerror(struct compiler *c, size_t pos, const char *fmt, ...)
@@ -182,8 +196,8 @@ static int
 cerror(struct compiler *c, size_t pos, const char *fmt, ...)
 {
 	char msg[256], shown[160];
-	size_t start = pos, end = pos, n, i;
-	int line, col;
+	size_t start = pos, end = pos, n, i, o = 0;
+	int line, col, caret;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -196,15 +210,31 @@ cerror(struct compiler *c, size_t pos, const char *fmt, ...)
 		start--;
 	while (end < c->len && c->src[end] != '\n' && c->src[end] != '\r')
 		end++;
-	n = end - start < sizeof(shown) - 1 ? end - start : sizeof(shown) - 1;
+	caret = col;
+	if (col > 100) {
+		/*
+		 * A long line (minified HTML) is shown from 60 characters
+		 * before the column, so the caret still stands under it and
+		 * the message keeps the true column.
+		 */
+		start += char_prefix(c->src + start, pos - start,
+		    (size_t)col - 61);
+		memcpy(shown, "...", 3);
+		o = 3;
+		caret = 64;
+	}
+	n = end - start < sizeof(shown) - 1 - o ? end - start :
+	    sizeof(shown) - 1 - o;
+	while (n > 0 && n < end - start &&
+	    ((unsigned char)c->src[start + n] & 0xc0) == 0x80)
+		n--;	/* not in the middle of a character */
 	for (i = 0; i < n; i++)
-		shown[i] = c->src[start + i] == '\t' ? ' ' : c->src[start + i];
-	shown[n] = '\0';
-	if (col > 150)
-		col = 150;
+		shown[o + i] = c->src[start + i] == '\t' ? ' ' :
+		    c->src[start + i];
+	shown[o + n] = '\0';
 	return err_set(c->e, EX_DATAERR, "template %s, part %s, line %d, "
 	    "column %d: %s\n    %s\n    %*s^", c->s->template_name,
-	    c->s->part, line, col, msg, shown, col - 1, "");
+	    c->s->part, line, col, msg, shown, caret - 1, "");
 }
 
 static void *
@@ -643,9 +673,13 @@ parse_cond(struct compiler *c, uint32_t *idx)
 		return cerror(c, here(c), "expected a condition");
 	if (parse_or(c, idx) < 0)
 		return -1;
-	if (!at_end(c))
-		return cerror(c, here(c), "unexpected '%.20s' in the "
-		    "condition", c->tag + c->p);
+	if (!at_end(c)) {
+		/* the tag is not NUL-terminated: bound the quote by its end */
+		int n = (int)(c->tag_len - c->p);
+
+		return cerror(c, here(c), "unexpected '%.*s' in the "
+		    "condition", n < 20 ? n : 20, c->tag + c->p);
+	}
 	return 0;
 }
 
@@ -1424,20 +1458,6 @@ f_capitalize(struct buf *dst, const char *s, size_t n)
 	if (up != small)
 		free(up);
 	return rc;
-}
-
-/* The bytes of the first chars characters of s; never splits one. */
-static size_t
-char_prefix(const char *s, size_t n, size_t chars)
-{
-	size_t i = 0;
-
-	while (i < n && chars-- > 0) {
-		int k = u8_mblen((const uint8_t *)s + i, n - i);
-
-		i += k > 0 ? (size_t)k : 1;
-	}
-	return i;
 }
 
 static int

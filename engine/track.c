@@ -188,6 +188,11 @@ track_verify(struct track_mac *k, const char *token, size_t len,
 	mac(k, raw, at, md);
 	if (CRYPTO_memcmp(md, raw + at, TRACK_MAC) != 0)
 		return -1;
+	/* Only the one spelling track_token() writes: a stray character or
+	 * other unused low bits at the end would decode to the same bytes. */
+	b64url(raw, n, tmp);
+	if (strlen(tmp) != len || memcmp(tmp, token, len) != 0)
+		return -1;
 	*kind = (enum track_kind)raw[0];
 	*campaign = (int64_t)c;
 	*recipient = (int64_t)r;

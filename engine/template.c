@@ -1023,7 +1023,7 @@ compile(struct compiler *c)
 			standalone(c, text, open, close, &from, &to);
 		if (emit_text(c, text, from) < 0)
 			return -1;
-		if (c->tag[strspn(c->tag, " \t")] != '!' && compile_tag(c) < 0)
+		if (c->tag[strspn(c->tag, " \t\r\n")] != '!' && compile_tag(c) < 0)
 			return -1;
 		pos = text = to;
 	}

@@ -88,7 +88,8 @@ static const struct render_case render_cases[] = {
 	{ "var: deeper path", T, "{{ a.b.c.d }}",
 	    "{\"a\":{\"b\":{\"c\":{\"d\":\"deep\"}}}}", "deep", 0, 0 },
 	{ "var: array index path", T, "{{ orders.0.item }}/{{ orders.1.item }}",
-	    "{\"orders\":[{\"item\":\"Tea\"},{\"item\":\"Cup\"}]}", "Tea/Cup", 0, 0 },
+	    "{\"orders\":[{\"item\":\"Tea\"},{\"item\":\"Cup\"}]}", "Tea/Cup",
+	    0, 0 },
 	{ "var: array element itself", T, "{{ tags.2 }}",
 	    "{\"tags\":[\"a\",\"b\",\"c\"]}", "c", 0, 0 },
 	{ "var: index past the end is missing", T, "[{{ orders.5.item }}]",
@@ -105,7 +106,8 @@ static const struct render_case render_cases[] = {
 	    "2.5 -0.25", 0, 0 },
 	{ "var: booleans", T, "{{ t }} {{ f }}", "{\"t\":true,\"f\":false}",
 	    "true false", 0, 0 },
-	{ "var: null renders empty", T, "[{{ x }}]", "{\"x\":null}", "[]", 0, 0 },
+	{ "var: null renders empty", T, "[{{ x }}]", "{\"x\":null}", "[]", 0,
+	    0 },
 	{ "var: empty string", T, "[{{ x }}]", "{\"x\":\"\"}", "[]", 0, 0 },
 	{ "var: array prints as JSON", T, "{{ tags }}",
 	    "{\"tags\":[\"a\",1]}", "[\"a\",1]", 0, 0 },
@@ -121,7 +123,10 @@ static const struct render_case render_cases[] = {
 	{ "var: text without tags", T, "plain { } }} text", NULL,
 	    "plain { } }} text", 0, 0 },
 	{ "var: empty template", T, "", NULL, "", 0, 0 },
-	{ "var: comment renders nothing", T, "a{{! note }}b", NULL, "ab", 0, 0 },
+	{ "var: comment renders nothing", T, "a{{! note }}b", NULL, "ab", 0,
+	    0 },
+	{ "var: comment after a line break in the tag", T,
+	    "a{{\n  ! a longer\n note }}b", NULL, "ab", 0, 0 },
 	{ "var: comment ends at the first }}", T, "a{{! x }} y }}", NULL,
 	    "a y }}", 0, 0 },
 
@@ -130,7 +135,8 @@ static const struct render_case render_cases[] = {
 	{ "builtin: unsubscribe_url", T, "{{ unsubscribe_url }}", NULL,
 	    "https://u.example/u/X", 0, 0 },
 	{ "builtin: date", T, "{{ date }}", NULL, "2026-12-01", 0, 0 },
-	{ "builtin: campaign.name", T, "{{ campaign.name }}", NULL, "camp", 0, 0 },
+	{ "builtin: campaign.name", T, "{{ campaign.name }}", NULL, "camp", 0,
+	    0 },
 	{ "builtin: win over attributes", T,
 	    "{{ email }} {{ date }} {{ campaign.name }} {{ unsubscribe_url }}",
 	    "{\"email\":\"x@y\",\"date\":\"d\",\"campaign\":{\"name\":\"c\"},"
@@ -164,14 +170,16 @@ static const struct render_case render_cases[] = {
 	    "{\"xs\":[{\"k\":1},{\"k\":2}]}", "12", 0, 0 },
 	{ "each: bare name from the element", T,
 	    "{{#each orders}}{{ item }};{{/each}}",
-	    "{\"orders\":[{\"item\":\"Tea\"},{\"item\":\"Cup\"}]}", "Tea;Cup;", 0, 0 },
+	    "{\"orders\":[{\"item\":\"Tea\"},{\"item\":\"Cup\"}]}", "Tea;Cup;",
+	    0, 0 },
 	{ "each: bare name falls back to the attributes", T,
 	    "{{#each orders}}{{ item }} for {{ first_name }};{{/each}}",
 	    "{\"first_name\":\"Anna\",\"orders\":[{\"item\":\"Tea\"}]}",
 	    "Tea for Anna;", 0, 0 },
 	{ "each: the element wins over the attributes", T,
 	    "{{#each xs}}{{ first_name }}{{/each}} {{ first_name }}",
-	    "{\"first_name\":\"A\",\"xs\":[{\"first_name\":\"E\"},{}]}", "EA A", 0, 0 },
+	    "{\"first_name\":\"A\",\"xs\":[{\"first_name\":\"E\"},{}]}", "EA A",
+	    0, 0 },
 	{ "each: element null is found, not passed over", T,
 	    "{{#each xs}}[{{ n }}]{{/each}}",
 	    "{\"n\":\"top\",\"xs\":[{\"n\":null},{}]}", "[][top]", 0, 0 },
@@ -198,7 +206,8 @@ static const struct render_case render_cases[] = {
 	{ "each: over an outer alias", T,
 	    "{{#each rows as r}}{{#each tags}}{{#each r.xs}}{{ this }}{{/each}}"
 	    "{{/each}}{{/each}}",
-	    "{\"tags\":[1,2],\"rows\":[{\"xs\":[\"a\",\"b\"]}]}", "abab", 0, 0 },
+	    "{\"tags\":[1,2],\"rows\":[{\"xs\":[\"a\",\"b\"]}]}", "abab", 0,
+	    0 },
 	{ "each: this outside each is an attribute", T,
 	    "{{#each this}}x{{/each}}", "{\"this\":[1,2]}", "xx", 0, 0 },
 	{ "each: array by index path", T, "{{#each m.1}}{{ this }}{{/each}}",
@@ -209,11 +218,14 @@ static const struct render_case render_cases[] = {
 	    "{\"xs\":\"abc\"}", "ab", 0, 0 },
 	{ "each: an object is no array", T, "a{{#each xs}}x{{/each}}b",
 	    "{\"xs\":{\"k\":1}}", "ab", 0, 0 },
-	{ "each: missing array", T, "a{{#each xs}}x{{/each}}b", NULL, "ab", 0, 0 },
-	{ "each: null", T, "a{{#each xs}}x{{/each}}b", "{\"xs\":null}", "ab", 0, 0 },
+	{ "each: missing array", T, "a{{#each xs}}x{{/each}}b", NULL, "ab", 0,
+	    0 },
+	{ "each: null", T, "a{{#each xs}}x{{/each}}b", "{\"xs\":null}", "ab", 0,
+	    0 },
 
 	/* missing variables */
-	{ "missing: lenient renders empty", T, "[{{ nope }}]", NULL, "[]", 0, 0 },
+	{ "missing: lenient renders empty", T, "[{{ nope }}]", NULL, "[]", 0,
+	    0 },
 	{ "missing: lenient nested path", T, "[{{ a.b.c }}]", "{\"a\":{}}",
 	    "[]", 0, 0 },
 	{ "missing: strict fails naming it", T, "x {{ nope }}", NULL,
@@ -280,7 +292,8 @@ static const struct render_case render_cases[] = {
 	{ "capitalize: after other values and filters", T,
 	    "{{ a | upper }} {{ b | upper | capitalize }} "
 	    "{{ c | trim | lower | capitalize | capitalize }}",
-	    "{\"a\":\"first value\",\"b\":\"zweiter\",\"c\":\"  \xc3\x84PFEL \"}",
+	    "{\"a\":\"first value\",\"b\":\"zweiter\","
+	    "\"c\":\"  \xc3\x84PFEL \"}",
 	    "FIRST VALUE Zweiter \xc3\x84pfel", 0, 0 },
 	{ "upper: a number", T, "{{ n | upper }}", "{\"n\":5}", "5", 0, 0 },
 
@@ -346,7 +359,8 @@ static const struct render_case render_cases[] = {
 	{ "number: group edges", T,
 	    "{{ a | number }} {{ b | number }} {{ c | number }} "
 	    "{{ d | number }}", "{\"a\":999,\"b\":1000,\"c\":100000,"
-	    "\"d\":1e20}", "999 1,000 100,000 100,000,000,000,000,000,000", 0, 0 },
+	    "\"d\":1e20}", "999 1,000 100,000 100,000,000,000,000,000,000", 0,
+	    0 },
 	{ "number: numeric string from CSV", T, "{{ n | number: 2, \"de\" }}",
 	    "{\"n\":\"1234.5\"}", "1.234,50", 0, 0 },
 	{ "number: exponent string", T, "{{ n | number }}", "{\"n\":\"1e3\"}",
@@ -360,7 +374,8 @@ static const struct render_case render_cases[] = {
 	{ "number: missing stays empty", T, "[{{ n | number: 2 }}]", NULL,
 	    "[]", 0, 0 },
 	{ "number: a huge decimal count falls back to 2", T,
-	    "{{ n | number: 99999999999999999999 }}", "{\"n\":1.5}", "1.50", 0, 0 },
+	    "{{ n | number: 99999999999999999999 }}", "{\"n\":1.5}", "1.50", 0,
+	    0 },
 	{ "number: then truncate", T, "{{ n | number: 2 | truncate: 4 }}",
 	    "{\"n\":1234}", "1,2\xe2\x80\xa6", 0, 0 },
 
@@ -437,7 +452,8 @@ static const struct render_case render_cases[] = {
 	    "{\"a\":1,\"b\":0}", "Ab", 0, 0 },
 	{ "unless: false", T, "{{#unless vip}}buy{{/unless}}",
 	    "{\"vip\":false}", "buy", 0, 0 },
-	{ "unless: true, else", T, "{{#unless vip}}buy{{else}}thanks{{/unless}}",
+	{ "unless: true, else", T,
+	    "{{#unless vip}}buy{{else}}thanks{{/unless}}",
 	    "{\"vip\":true}", "thanks", 0, 0 },
 	{ "if: inside each", T,
 	    "{{#each xs}}{{#if this > 1}}{{ this }}{{/if}}{{/each}}",
@@ -472,7 +488,8 @@ static const struct render_case render_cases[] = {
 	{ "escape: subject default text too", S,
 	    "{{ x | default: \"a\tb\" }}", NULL, "a b", 0, 0 },
 	{ "escape: a value is never parsed again, html", H, "{{ x }}",
-	    "{\"x\":\"{{ unsubscribe_url }}\"}", "{{ unsubscribe_url }}", 0, 0 },
+	    "{\"x\":\"{{ unsubscribe_url }}\"}", "{{ unsubscribe_url }}", 0,
+	    0 },
 	{ "escape: a value is never parsed again, text", T, "{{ x }}{{ y }}",
 	    "{\"x\":\"{{#if a}}\",\"y\":\"{{ email }}\"}",
 	    "{{#if a}}{{ email }}", 0, 0 },
@@ -503,7 +520,8 @@ static const struct render_case render_cases[] = {
 	{ "lines: inline block untouched", T, "a {{#if pro}}x{{/if}} b\nc",
 	    "{\"pro\":1}", "a x b\nc", 0, 0 },
 	{ "lines: text before the tag keeps the line", T,
-	    "Total: {{#if pro}}\nX\n{{/if}}", "{\"pro\":1}", "Total: \nX\n", 0, 0 },
+	    "Total: {{#if pro}}\nX\n{{/if}}", "{\"pro\":1}", "Total: \nX\n", 0,
+	    0 },
 	{ "lines: text after the tag keeps the line", T,
 	    "{{#if pro}} yes\n{{/if}}", "{\"pro\":1}", " yes\n", 0, 0 },
 	{ "lines: two tags on one line are not alone", T,
@@ -584,7 +602,8 @@ static const struct cond_case cond_cases[] = {
 	{ "cond: two literals", "1 < 2", NULL, 1 },
 	/* numeric strings against numbers */
 	{ "cond: \"7\" > 5 (CSV text)", "seats > 5", "{\"seats\":\"7\"}", 1 },
-	{ "cond: \"9\" > 10 numerically", "seats > 10", "{\"seats\":\"9\"}", 0 },
+	{ "cond: \"9\" > 10 numerically", "seats > 10", "{\"seats\":\"9\"}",
+	    0 },
 	{ "cond: \"7.0\" == 7", "seats == 7", "{\"seats\":\"7.0\"}", 1 },
 	{ "cond: \"007\" == 7", "code == 7", "{\"code\":\"007\"}", 1 },
 	{ "cond: \"many\" > 5 is unordered", "seats > 5",
@@ -593,6 +612,9 @@ static const struct cond_case cond_cases[] = {
 	    "{\"seats\":\"many\"}", 0 },
 	{ "cond: \"many\" != 5", "seats != 5", "{\"seats\":\"many\"}", 1 },
 	{ "cond: \"Nan\" is no number", "x > 5", "{\"x\":\"Nan\"}", 0 },
+	{ "cond: \"Nan\" == 5 is false", "x == 5", "{\"x\":\"Nan\"}", 0 },
+	{ "cond: \"Infinity\" is no number", "x > 5", "{\"x\":\"Infinity\"}",
+	    0 },
 	{ "cond: \"9\" > \"10\" as text", "a > b",
 	    "{\"a\":\"9\",\"b\":\"10\"}", 1 },
 	/* text */
@@ -608,7 +630,8 @@ static const struct cond_case cond_cases[] = {
 	{ "cond: empty text == \"\"", "a == \"\"", "{\"a\":\"\"}", 1 },
 	{ "cond: built-in email", "email == \"a@example.com\"", NULL, 1 },
 	{ "cond: built-in date", "date == \"2026-12-01\"", NULL, 1 },
-	{ "cond: built-in campaign.name", "campaign.name != \"camp\"", NULL, 0 },
+	{ "cond: built-in campaign.name", "campaign.name != \"camp\"", NULL,
+	    0 },
 	/* booleans */
 	{ "cond: true == true", "vip == true", "{\"vip\":true}", 1 },
 	{ "cond: true == false", "vip == false", "{\"vip\":true}", 0 },
@@ -725,7 +748,8 @@ static const struct error_case error_cases[] = {
 	    "unknown filter \"uper\"", "<p>Your {{ plan | uper }} plan</p>" },
 	{ "error: columns count characters", T,
 	    "a\nb\nGr\xc3\xbc\xc3\x9f" "e {{ x | lowr }}", 3, 14,
-	    "unknown filter \"lowr\"", "Gr\xc3\xbc\xc3\x9f" "e {{ x | lowr }}" },
+	    "unknown filter \"lowr\"",
+	    "Gr\xc3\xbc\xc3\x9f" "e {{ x | lowr }}" },
 	{ "error: a tab is shown as a space", S, "\t{{ x | nope }}", 1, 9,
 	    "unknown filter \"nope\"", " {{ x | nope }}" },
 	{ "error: only the line is shown", T, "a\r\n{{ x | nope }}\r\nb", 2, 8,
@@ -868,7 +892,7 @@ static void
 t_error(void **state)
 {
 	const struct error_case *c = *state;
-	struct tpl *t = (struct tpl *)(void *)&t;	/* must come back NULL */
+	struct tpl *t = (struct tpl *)(void *)&t;	/* must become NULL */
 	struct err e;
 	char want[LIMIT_ERR_MSG];
 
@@ -1000,7 +1024,8 @@ t_invalid_utf8(void **state)
 	(void)state;
 	for (i = 0; i < NELEM(bad); i++) {
 		memset(&e, 0, sizeof(e));
-		assert_int_equal(compile(bad[i], strlen(bad[i]), H, &t, &e), -1);
+		assert_int_equal(compile(bad[i], strlen(bad[i]), H, &t, &e),
+	    -1);
 		assert_null(t);
 		assert_int_equal(e.code, EX_DATAERR);
 		assert_string_equal(e.msg, "template t, part html: not valid "
@@ -1038,6 +1063,44 @@ t_length(void **state)
 	/* cut inside the tag: never closed */
 	assert_int_equal(compile(src, 8, T, &t, &e), -1);
 	assert_non_null(strstr(e.msg, "'{{' is never closed"));
+}
+
+/* Errors from a source that is not NUL-terminated, in a heap block of
+ * exactly its length: under ASan a message that quotes past the end of a
+ * tag (the condition error once did, with %.20s) reads out of bounds. */
+static void
+t_unterminated(void **state)
+{
+	static const struct {
+		const char *src;
+		const char *msg;
+	} cases[] = {
+		{ "{{#if a b}}", "unexpected 'b' in the condition" },
+		{ "{{#if a ! b c d e f g h i j k l m n}}", "unexpected '! b c d e f "
+		    "g h i j ' in the condition" },
+		{ "{{ x | nope }}", "unknown filter \"nope\"" },
+		{ "{{/each}}", "{{/each}} without an opening block" },
+		{ "abc {{", "'{{' is never closed" },
+		{ "{{ \"abc }}", "unterminated string" },
+		{ "{{#if a}}", "this block is never closed" },
+		{ "{{ a. }}", "a path cannot end in '.'" },
+	};
+	struct tpl *t;
+	struct err e;
+	size_t i, n;
+	char *src;
+
+	(void)state;
+	for (i = 0; i < NELEM(cases); i++) {
+		n = strlen(cases[i].src);
+		src = malloc(n);
+		assert_non_null(src);
+		memcpy(src, cases[i].src, n);
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(compile(src, n, T, &t, &e), -1);
+		assert_non_null(strstr(e.msg, cases[i].msg));
+		free(src);
+	}
 }
 
 /* A line longer than the window is shown from shortly before the column,
@@ -1244,6 +1307,8 @@ main(void)
 	unit_add(&u, "depth: parentheses and not in a condition",
 	    t_depth_cond, NULL);
 	unit_add(&u, "error: invalid UTF-8", t_invalid_utf8, NULL);
+	unit_add(&u, "error: source not NUL-terminated", t_unterminated,
+	    NULL);
 	unit_add(&u, "error: long line shown around the column", t_long_line,
 	    NULL);
 	unit_add(&u, "error: LIMIT_TEMPLATE_TAG", t_tag_limit, NULL);

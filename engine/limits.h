@@ -33,6 +33,7 @@
 #define LIMIT_TEMPLATE_OPS	65536		/* program size of one part */
 #define LIMIT_FILTER_ARGS	3
 #define LIMIT_MESSAGE		(4 * 1024 * 1024)	/* one rendered message */
+#define LIMIT_RENDER_STEPS	2000000		/* ops one part may run */
 
 /* Message headers (mime.c). */
 #define LIMIT_HEADER_NAME	76	/* custom header name: "Name: " fits 78 */

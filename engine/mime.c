@@ -126,6 +126,7 @@ hdr_needs_words(const char *s, size_t n, size_t namelen)
 struct hdrw {
 	struct buf *out;
 	size_t col;		/* octets on the current line */
+	int first;		/* no token written after the name yet */
 };
 
 static int
@@ -133,6 +134,7 @@ hdrw_start(struct hdrw *w, struct buf *out, const char *name)
 {
 	w->out = out;
 	w->col = strlen(name) + 1;
+	w->first = 1;
 	if (buf_adds(out, name) < 0 || buf_addc(out, ':') < 0)
 		return -1;
 	return 0;
@@ -148,8 +150,11 @@ hdrw_token(struct hdrw *w, const char *p, size_t n)
 {
 	int fold;
 
-	fold = w->col > 1 && w->col + 1 + n > MIME_FOLD &&
+	/* Never before the first token: a folded "Subject:" CRLF " x"
+	 * unfolds to a value with a leading space. */
+	fold = !w->first && w->col > 1 && w->col + 1 + n > MIME_FOLD &&
 	    !hdr_all_spaces(p, n);
+	w->first = 0;
 	if (buf_adds(w->out, fold ? "\r\n " : " ") < 0 ||
 	    buf_add(w->out, p, n) < 0)
 		return -1;

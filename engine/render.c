@@ -27,7 +27,11 @@ struct render {
 	char *strings[16];		/* copies of the caller's strings */
 	int nstrings;
 	struct mime_header *headers;	/* copies of the custom headers */
+	uint64_t serial;		/* tells renders apart in a render_ctx */
 };
+
+/* A freed render's address may come back for the next; its serial not. */
+static uint64_t render_serial;
 
 static const char *
 keep(struct render *r, const char *s)
@@ -57,20 +61,18 @@ static int
 compile_html(struct render *r, struct err *e)
 {
 	struct html_scan use;
-	int i;
 
 	if (html_scan(r->c.html, strlen(r->c.html), &r->scan, e) < 0) {
 		err_prefix(e, "template %s, part html", r->c.template_name);
 		return -1;
 	}
+	/* The targets (render_link) stay known whatever the settings: a
+	 * campaign started with clicks off may be sent with them on. */
 	use = r->scan;
 	if (r->cfg.base_url == NULL || !r->cfg.clicks)
 		use.nlinks = 0;
 	if (r->cfg.base_url == NULL || !r->cfg.opens)
 		use.pixel_at = (size_t)-1;
-	if (use.nlinks == 0)
-		for (i = 0; i < r->scan.nlinks; i++)
-			r->scan.links[i].kind = HTML_LINK_KEEP;
 	return compile_part(r, "html", r->c.html, TPL_HTML, &use, &r->html, e);
 }
 
@@ -100,6 +102,7 @@ render_open(const struct render_campaign *c, const struct render_config *cfg,
 	const char *at;
 	int i;
 
+	r->serial = __atomic_add_fetch(&render_serial, 1, __ATOMIC_RELAXED);
 	*out = NULL;
 	r->c = *c;
 	r->c.name = keep(r, c->name);
@@ -205,7 +208,7 @@ render_ctx_init(struct render_ctx *x)
 {
 	tpl_scratch_init(&x->scratch);
 	x->mac = NULL;
-	x->mac_for = NULL;
+	x->mac_for = 0;
 	buf_init(&x->subject, LIMIT_SUBJECT * 4);
 	buf_init(&x->html, LIMIT_MESSAGE);
 	buf_init(&x->text, LIMIT_MESSAGE);
@@ -237,13 +240,13 @@ struct sign {
 static struct track_mac *
 ctx_mac(const struct render *r, struct render_ctx *x)
 {
-	if (x->mac_for != r) {
+	if (x->mac_for != r->serial) {
 		track_mac_free(x->mac);
 		if ((x->mac = track_mac_new(&r->key)) == NULL) {
 			fprintf(stderr, "postbote: no HMAC-SHA256 in OpenSSL\n");
 			exit(EX_SOFTWARE);
 		}
-		x->mac_for = r;
+		x->mac_for = r->serial;
 	}
 	return x->mac;
 }

@@ -95,7 +95,7 @@ const char *render_link(const struct render *r, int i);
 struct render_ctx {
 	struct tpl_scratch scratch;
 	struct track_mac *mac;		/* this thread's HMAC state ... */
-	const struct render *mac_for;	/* ... for this renderer's key */
+	uint64_t mac_for;		/* ... for the render of this serial */
 	struct buf subject;
 	struct buf html;
 	struct buf text;

@@ -25,6 +25,7 @@ subjects=(
 	"$(/usr/bin/python3 -c 'print(("Ärger über Öl und Straßen 🚗 " * 8)[:200])')"
 	"=?UTF-8?Q?a=0D=0ABcc:_x@evil.test?="
 	"plain ASCII subject that is long enough to need folding because it goes on and on past seventy-eight columns"
+	"https://example.com/$(printf 'a%.0s' $(seq 100))"
 )
 for s in "${subjects[@]}"; do
 	attrs=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps({"subject": sys.argv[1], "first_name": "X"}))' "$s")
@@ -169,5 +170,29 @@ expect 65 "template check --list: a variable no member has" \
 check "... is named with its place" has err 'part html, line 1, column 7: no member of list l has "missing"'
 expect 0 "template check without --list only compiles" "$PB" template check miss
 expect 66 "preview of an unknown recipient" "$PB" template preview t --email nobody@example.com
+
+# ----------------------------------------------------- hostile values
+printf '<p>{{ x | number: 10 }} {{ x | number: 2 }}</p>\n' > num.html
+"$PB" template add num --subject s --html num.html >/dev/null
+expect 0 "a number too large for a double is left as written" \
+	"$PB" template preview num --attrs '{"x": "1e400"}'
+check "... both times" has <($MC part out html) "1e400 1e400"
+printf '<p>{{#each a}}{{#each a}}{{#each a}}{{/each}}{{/each}}{{/each}}</p>\n' > loops.html
+"$PB" template add loops --subject s --html loops.html >/dev/null
+big=$(/usr/bin/python3 -c 'import json; print(json.dumps({"a": list(range(300))}))')
+expect 65 "nested loops over a large array stop at the step limit" \
+	"$PB" template preview loops --attrs "$big"
+check "... saying why" has err "steps"
+
+# ----------------------------------------------------- links with clicks off
+printf '{ "tracking": { "base_url": "https://t.example.com", "clicks": false } }\n' > postbote.json
+"$PB" campaign create off --list l --template tr --from n@example.com >/dev/null
+expect 0 "campaign start with clicks off" "$PB" campaign start off
+eq "... still records the link targets, for a send with clicks on" \
+	"$(sql "SELECT count(*) FROM campaign_links l JOIN campaigns c ON c.id = l.campaign_id WHERE c.name = 'off'")" 2
+"$PB" template preview tr --campaign off --email r@example.com > m.eml
+eq "... and the preview has no click URLs" \
+	"$($MC part m.eml html | grep -c 't.example.com/c/')" 0
+rm -f postbote.json
 
 done_testing

@@ -291,9 +291,14 @@ static const struct hdr_case hdr_cases[] = {
 	    "short " R10("abcdefghijklmno") " end",
 	    "Subject: short\r\n " R10("abcdefghijklmno") "\r\n end\r\n",
 	    NULL, 0, 0 },
-	{ "header: a name of 76 leaves no room", "X-" R10("abcdefg") "abcd",
-	    "Grüße", "X-" R10("abcdefg") "abcd:\r\n"
-	    " =?UTF-8?B?R3LDvMOfZQ==?=\r\n", NULL, 1, 1 },
+	/* Folding right after the colon would unfold to a leading space. */
+	{ "header: a name of 76 keeps its first word", "X-" R10("abcdefg")
+	    "abcd", "Grüße", "X-" R10("abcdefg") "abcd:"
+	    " =?UTF-8?B?R3LDvMOfZQ==?=\r\n", NULL, 1, 0 },
+	{ "header: a first token too long for the line is not folded",
+	    "Subject", "https://example.com/" R10("aaaaaaaaaa"),
+	    "Subject: https://example.com/" R10("aaaaaaaaaa") "\r\n", NULL,
+	    0, 0 },
 };
 
 static void

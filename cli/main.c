@@ -26,7 +26,8 @@ static const struct cli_cmd groups[] = {
 	  NULL },
 	{ "suppress", NULL, "suppressed addresses and domains: add, import, "
 	  "ls, rm", NULL },
-	{ "template", NULL, "message templates: add, show, ls", NULL },
+	{ "template", NULL, "message templates: add, show, ls, preview, check",
+	  NULL },
 	{ "campaign", NULL, "campaigns: create, show, ls, schedule, start, "
 	  "pause, resume, cancel", NULL },
 	{ NULL, NULL, NULL, NULL }

@@ -120,6 +120,7 @@ extern const struct cli_cmd cmd_list[];
 extern const struct cli_cmd cmd_suppress[];
 extern const struct cli_cmd cmd_template[];
 extern const struct cli_cmd cmd_campaign[];
+extern const struct cli_cmd cmd_dkim[];
 int cmd_init(struct cli *c, int argc, char **argv);
 
 #endif

@@ -30,6 +30,7 @@ static const struct cli_cmd groups[] = {
 	  NULL },
 	{ "campaign", NULL, "campaigns: create, show, ls, schedule, start, "
 	  "pause, resume, cancel", NULL },
+	{ "dkim", NULL, "DKIM signing keys: keygen", NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -44,6 +45,8 @@ group_table(const char *name)
 		return cmd_template;
 	if (strcmp(name, "campaign") == 0)
 		return cmd_campaign;
+	if (strcmp(name, "dkim") == 0)
+		return cmd_dkim;
 	return NULL;
 }
 

@@ -51,6 +51,36 @@
 #define LIMIT_AUDIENCE_MS	30000		/* materialising an audience, per
 						   LIMIT_SEGMENT_ROWS members */
 
+/* DKIM (dkim.c). */
+#define LIMIT_DKIM_KEY_FILE	(16 * 1024)	/* a PEM private key file */
+#define LIMIT_DKIM_SELECTOR	63		/* s= tag: dot-separated labels */
+#define LIMIT_DKIM_RSA_MIN	1024		/* RFC 8301 3.2: bits signers */
+#define LIMIT_DKIM_RSA_MAX	4096		/* ... MUST use and verifiers
+						   MUST handle */
+#define LIMIT_DKIM_SIGNATURES	(8 * 1024)	/* the header fields one message
+						   gets: two signatures with
+						   4096-bit RSA fit */
+
+/* SMTP client (smtp.c). */
+#define LIMIT_SMTP_REPLY	(64 * 1024)	/* one reply, every line, CRLF
+						   included */
+#define LIMIT_SMTP_TEXT		512		/* reply text kept in an event */
+#define LIMIT_SMTP_RCPTS	100		/* RFC 5321 4.5.3.1.8 */
+#define LIMIT_SMTP_CRED		256		/* AUTH user name, password */
+#define LIMIT_SMTP_HELO		255		/* our EHLO name */
+#define LIMIT_SMTP_CMD		1024		/* one command line we write */
+#define LIMIT_SMTP_CHUNK	(16 * 1024)	/* body bytes read per refill */
+#define LIMIT_SMTP_OUT		(64 * 1024)	/* unwritten commands: a full
+						   pipelined batch or two
+						   stuffed body chunks */
+/* RFC 5321 4.5.3.2 client timeouts, defaults; other commands get MAIL's. */
+#define LIMIT_SMTP_GREETING_MS	(5 * 60 * 1000)
+#define LIMIT_SMTP_MAIL_MS	(5 * 60 * 1000)
+#define LIMIT_SMTP_RCPT_MS	(5 * 60 * 1000)
+#define LIMIT_SMTP_DATA_INIT_MS	(2 * 60 * 1000)
+#define LIMIT_SMTP_DATA_BLOCK_MS (3 * 60 * 1000)
+#define LIMIT_SMTP_DATA_END_MS	(10 * 60 * 1000)
+
 /* Configuration file. */
 #define LIMIT_CONFIG_FILE	(1024 * 1024)
 

@@ -67,14 +67,9 @@ html_dealloc(void *ud, void *p)
 }
 
 /* d must stay where it is until html_doc_close(): the list points at it. */
-static int
-html_doc_open(struct html_doc *d, const char *src, size_t len,
-    struct err *e)
+static void
+html_doc_parse(struct html_doc *d, const char *src, size_t len)
 {
-	/* Gumbo's offsets are unsigned int; the stored limit is far below. */
-	if (len > (size_t)LIMIT_TEMPLATE_PART)
-		return err_set(e, EX_DATAERR, "HTML of %zu bytes is over the "
-		    "limit of %d", len, LIMIT_TEMPLATE_PART);
 	d->blocks.l.prev = d->blocks.l.next = &d->blocks;
 	d->opt = kGumboDefaultOptions;
 	d->opt.allocator = html_alloc;
@@ -84,6 +79,17 @@ html_doc_open(struct html_doc *d, const char *src, size_t len,
 	d->opt.max_errors = 0;
 	d->out = gumbo_parse_with_options(&d->opt, src != NULL ? src : "",
 	    len);
+}
+
+static int
+html_doc_open(struct html_doc *d, const char *src, size_t len,
+    struct err *e)
+{
+	/* Gumbo's offsets are unsigned int; the stored limit is far below. */
+	if (len > (size_t)LIMIT_TEMPLATE_PART)
+		return err_set(e, EX_DATAERR, "HTML of %zu bytes is over the "
+		    "limit of %d", len, LIMIT_TEMPLATE_PART);
+	html_doc_parse(d, src, len);
 	return 0;
 }
 
@@ -554,6 +560,464 @@ static const unsigned char roles[GUMBO_TAG_LAST] = {
 	[GUMBO_TAG_IMG] = R_IMG,
 };
 
+static int
+role_of(const GumboElement *el)
+{
+	return el->tag < GUMBO_TAG_LAST ? roles[el->tag] : R_INLINE;
+}
+
+/* ------------------------------------------------------ tags gumbo moved */
+
+/*
+ * The tree builder moves text that stands directly in a <table>, <tbody>
+ * or <tr>, outside any cell, to just before the table (HTML Standard
+ * 13.2.6.1, foster parenting), as a browser does with the rendered page.
+ * A template tag there is structure rather than text: in
+ * <table>{{#each x}}<tr><td>{{ a }}</td></tr>{{/each}}</table> the loop
+ * would come out empty before the table, its body after it. A comment
+ * stays where it stands, so html_text() replaces each such tag with a
+ * PLACEHOLDER in a copy of the source, parses the copy, and writes the
+ * tag where its placeholder ends up (text_moved()).
+ *
+ * Which tags: those in text that the tree holds out of source order,
+ * before a node that begins earlier in the source (its table). Replacing
+ * every tag would break what it touched elsewhere: the "-->" of a
+ * placeholder ends an Outlook <!--[if mso]> comment early, one between
+ * attributes (<td {{#if x}}class=y{{/if}}>) ends the start tag, one in a
+ * <textarea> is text, one in <head> or after </body> stays there while
+ * text moves on into the body. Attribute values never hold a placeholder,
+ * so link URLs and alt text need nothing restored.
+ *
+ * A moved text whose blocks close inside it stays where gumbo put it, as
+ * the browser shows it (moved_settle()); one that opens or closes a block
+ * around rows goes back, value tags included, which keeps {{ @index }}
+ * and the loop's names inside the loop. A tag inside an element gumbo
+ * moved (a <p> directly in a <table>) moves with it; should that leave
+ * the blocks unbalanced, html_text() keeps the text it made before.
+ */
+#define PLACEHOLDER	"<!--pbtag-->"
+
+struct moved_tag {
+	size_t at;		/* the tag: src[at, at + len) */
+	size_t len;
+	size_t ph;		/* its placeholder: copy[ph, ...) */
+};
+
+struct moved {
+	const char *src;	/* the caller's source */
+	char *copy;		/* it with each moved tag a placeholder */
+	size_t copy_len;
+	struct moved_tag *tags;	/* in source order */
+	size_t ntags;
+};
+
+struct span {
+	size_t at;		/* a moved text: src[at, at + len) */
+	size_t len;
+	size_t table;		/* where what it went before begins */
+};
+
+/*
+ * Where a node begins in the source; -1 if unknown. Gumbo copies the
+ * start tag of an element it clones (reconstructed formatting, adoption
+ * agency) into the clone, which stands elsewhere.
+ */
+static int
+node_at(const struct html_src *s, const GumboNode *n, size_t *at)
+{
+	const GumboStringPiece *p;
+
+	if (n->type == GUMBO_NODE_DOCUMENT)
+		return -1;
+	if (n->type == GUMBO_NODE_ELEMENT || n->type == GUMBO_NODE_TEMPLATE) {
+		if (n->parse_flags & (GUMBO_INSERTION_ADOPTION_AGENCY_CLONED |
+		    GUMBO_INSERTION_RECONSTRUCTED_FORMATTING_ELEMENT))
+			return -1;
+		p = &n->v.element.original_tag;
+	} else
+		p = &n->v.text.original_text;
+	if (p->length == 0 || !src_has(s, p->data, p->length))
+		return -1;
+	*at = (size_t)(p->data - s->p);
+	return 0;
+}
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/* Elements whose text the tokenizer reads raw: a comment there is text. */
+static int
+raw_parent(const GumboNode *n)
+{
+	if (n->type != GUMBO_NODE_ELEMENT ||
+	    n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+		return 0;
+	switch (n->v.element.tag) {
+	case GUMBO_TAG_TITLE: case GUMBO_TAG_TEXTAREA: case GUMBO_TAG_STYLE:
+	case GUMBO_TAG_SCRIPT: case GUMBO_TAG_XMP: case GUMBO_TAG_IFRAME:
+	case GUMBO_TAG_NOEMBED: case GUMBO_TAG_NOFRAMES:
+	case GUMBO_TAG_NOSCRIPT: case GUMBO_TAG_PLAINTEXT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* Spans in growing arrays: candidates, and texts found out of order. */
+struct spans {
+	struct span *v;
+	size_t n;
+	size_t cap;
+};
+
+static void
+span_add(struct spans *a, const struct span *sp)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? a->cap * 2 : 16;
+		a->v = xrealloc(a->v, a->cap * sizeof(*a->v));
+	}
+	a->v[a->n++] = *sp;
+}
+
+/*
+ * A node after (in the tree) a text that begins after it (in the source)
+ * is that text's table. Candidates wait on a stack, increasing by offset,
+ * until a node beginning before them comes, so each is looked at once.
+ * Only text holding "{{", read as markup, outside what html_text() drops
+ * (as text_open() decides) is a candidate. Comments are no yardstick:
+ * one after </body> goes after the body's content.
+ */
+static void
+moved_node(const struct html_src *s, struct walk *w, GumboNode *n,
+    struct spans *wait, struct spans *out)
+{
+	struct span sp;
+	size_t at;
+
+	if ((n->type == GUMBO_NODE_ELEMENT && role_of(&n->v.element) ==
+	    R_DROP) || n->type == GUMBO_NODE_TEMPLATE)
+		walk_skip(w);
+	if (n->type == GUMBO_NODE_COMMENT || node_at(s, n, &at) < 0)
+		return;
+	for (; wait->n > 0 && wait->v[wait->n - 1].at > at; wait->n--) {
+		wait->v[wait->n - 1].table = at;
+		span_add(out, &wait->v[wait->n - 1]);
+	}
+	if (n->type != GUMBO_NODE_TEXT ||
+	    raw_parent(w->stack[w->depth - 2].node))
+		return;
+	sp.at = at;
+	sp.len = n->v.text.original_text.length;
+	if (memmem(s->p + at, sp.len, "{{", 2) != NULL)
+		span_add(wait, &sp);
+}
+
+/* The texts out of source order that hold "{{", sorted. */
+static void
+moved_text(const struct html_src *s, GumboNode *root, struct spans *out)
+{
+	struct walk w = { NULL, 0, 0 };
+	struct spans wait = { NULL, 0, 0 };
+	GumboNode *n;
+	int leaving;
+
+	walk_push(&w, root);
+	while ((n = walk_next(&w, &leaving)) != NULL)
+		if (!leaving)
+			moved_node(s, &w, n, &wait, out);
+	free(wait.v);
+	free(w.stack);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(*out->v), span_cmp);
+}
+
+/* The next tag at or after *pos, read as the template compiler reads it. */
+static int
+tag_next(const struct html_src *s, size_t *pos, struct moved_tag *tag)
+{
+	const char *o, *c;
+
+	if ((o = memmem(s->p + *pos, s->len - *pos, "{{", 2)) == NULL)
+		return -1;
+	tag->at = (size_t)(o - s->p);
+	if ((c = memmem(o + 2, s->len - tag->at - 2, "}}", 2)) == NULL)
+		return -1;
+	tag->len = (size_t)(c - o) + 2;
+	*pos = tag->at + tag->len;
+	return 0;
+}
+
+static int
+name_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '@' ||
+	    c >= 0x80;
+}
+
+static size_t
+skip_space(const char *s, size_t i, size_t n)
+{
+	while (i < n && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r')))
+		i++;
+	return i;
+}
+
+/* A word at tag[i], as a name: "if" in "{{else if x}}", not "iffy". */
+static int
+tag_word(const char *tag, size_t i, size_t n, const char *w)
+{
+	size_t k = strlen(w);
+
+	return n - i >= k && memcmp(tag + i, w, k) == 0 &&
+	    !name_char((unsigned char)tag[i + k]);
+}
+
+/*
+ * '#' opens a block, '/' closes one, 'e' is an {{else}}, as template.c
+ * reads them; 0 for any other tag. *kind: the block's first letter, or
+ * 'i' for {{else if}}.
+ */
+static int
+tag_block(const char *tag, size_t n, char *kind)
+{
+	size_t i = skip_space(tag, 2, n);
+
+	*kind = 0;
+	if (i < n && (tag[i] == '#' || tag[i] == '/')) {
+		*kind = tag[skip_space(tag, i + 1, n)];
+		return tag[i];
+	}
+	if (!tag_word(tag, i, n, "else"))
+		return 0;
+	if (tag_word(tag, skip_space(tag, i + 4, n), n, "if"))
+		*kind = 'i';
+	return 'e';
+}
+
+/*
+ * Whether a tag names @index, @number, @first or @last, known only inside
+ * {{#each}}: an '@' starting a name, outside quotes and {{! comments }}.
+ */
+static int
+tag_each_only(const char *tag, size_t n)
+{
+	size_t i = skip_space(tag, 2, n);
+	char quote = 0;
+
+	if (i < n && tag[i] == '!')
+		return 0;
+	for (; i < n; i++) {
+		if (quote != 0)
+			quote = tag[i] == quote ? 0 : quote;
+		else if (tag[i] == '"' || tag[i] == '\'')
+			quote = tag[i];
+		else if (tag[i] == '@' && !name_char((unsigned char)tag[i - 1]))
+			return 1;
+	}
+	return 0;
+}
+
+struct nest {
+	char kind;		/* 'i'f, 'u'nless, 'e'ach */
+	char has_else;
+};
+
+/*
+ * Whether the tags of s[0..n) fit together as the template compiler
+ * demands: blocks closed in order, {{else}} only in {{#if}} and
+ * {{#unless}} and once, {{else if}} only in {{#if}}, @index and its kin
+ * only inside {{#each}}. Reordering tags breaks nothing else.
+ */
+static int
+tags_nest(const char *s, size_t n)
+{
+	struct html_src src = { s, n };
+	struct moved_tag tag;
+	struct nest *open = NULL, *top;
+	size_t pos = 0, depth = 0, cap = 0, each = 0;
+	int b, ok = 1;
+	char kind;
+
+	while (ok && tag_next(&src, &pos, &tag) == 0) {
+		b = tag_block(s + tag.at, tag.len, &kind);
+		top = depth > 0 ? &open[depth - 1] : NULL;
+		if (b == '#') {
+			if (depth == cap) {
+				cap = cap ? cap * 2 : 16;
+				open = xrealloc(open, cap * sizeof(*open));
+			}
+			open[depth].kind = kind;
+			open[depth++].has_else = 0;
+			each += kind == 'e';
+		} else if (b == '/') {
+			ok = top != NULL && top->kind == kind;
+			each -= ok && kind == 'e';
+			depth -= ok;
+		} else if (b == 'e') {
+			ok = top != NULL && top->kind != 'e' &&
+			    !top->has_else && (kind != 'i' || top->kind == 'i');
+			if (ok && kind != 'i')
+				top->has_else = 1;
+		}
+		if (each == 0 && tag_each_only(s + tag.at, tag.len))
+			ok = 0;
+	}
+	free(open);
+	return ok && depth == 0;
+}
+
+/*
+ * A moved text whose blocks all close inside it may stay before its table,
+ * as the browser shows it ("Total: {{ total }}", "{{#if x}}note{{/if}}"
+ * in a <tr>), unless a block tag kept in place stands between the table's
+ * start and the text (before: the last one ahead of the text): moved, the
+ * text would leave that block. Otherwise its tags [first, ntags) go back
+ * in place. Returns the last block tag in place.
+ */
+static size_t
+moved_settle(struct moved *m, const struct html_src *s, const struct span *sp,
+    size_t first, size_t before, size_t block)
+{
+	size_t i, last = block;
+	int b, depth = 0, whole = before == SIZE_MAX || before < sp->table;
+	char kind;
+
+	for (i = first; i < m->ntags; i++) {
+		b = tag_block(s->p + m->tags[i].at, m->tags[i].len, &kind);
+		if (b != 0)
+			last = m->tags[i].at;
+		depth += b == '#' ? 1 : b == '/' ? -1 : 0;
+		if (depth < 0 || (b == 'e' && depth == 0))
+			whole = 0;
+	}
+	if (!whole || depth != 0)
+		return last;
+	m->ntags = first;
+	return block;
+}
+
+/*
+ * The tags that lie wholly inside one of the n spans and must go back in
+ * place. block: the last block tag in place so far (SIZE_MAX: none yet);
+ * before: what it was when the current span's first tag came.
+ */
+static void
+moved_tags(struct moved *m, const struct html_src *s, const struct span *sp,
+    size_t n)
+{
+	struct moved_tag tag;
+	size_t pos = 0, i = 0, cap = 0, first = 0;
+	size_t before = SIZE_MAX, block = SIZE_MAX;
+	char kind;
+
+	while (i < n && tag_next(s, &pos, &tag) == 0) {
+		for (; i < n && sp[i].at + sp[i].len <= tag.at; i++) {
+			block = moved_settle(m, s, &sp[i], first, before,
+			    block);
+			first = m->ntags;
+		}
+		if (i == n || tag.at < sp[i].at ||
+		    tag.at + tag.len > sp[i].at + sp[i].len) {
+			if (tag_block(s->p + tag.at, tag.len, &kind) != 0)
+				block = tag.at;
+			continue;
+		}
+		if (m->ntags == first)
+			before = block;
+		if (m->ntags == cap) {
+			cap = cap ? cap * 2 : 16;
+			m->tags = xrealloc(m->tags, cap * sizeof(*m->tags));
+		}
+		m->tags[m->ntags++] = tag;
+	}
+	if (i < n)
+		moved_settle(m, s, &sp[i], first, before, block);
+}
+
+/* At most three times the source: no tag is shorter than "{{}}". */
+static void
+moved_copy(struct moved *m, const struct html_src *s)
+{
+	size_t k = sizeof(PLACEHOLDER) - 1, n = s->len, from = 0, i;
+	char *p;
+
+	for (i = 0; i < m->ntags; i++)
+		n = n - m->tags[i].len + k;
+	m->copy = p = xmalloc(n + 1);
+	for (i = 0; i < m->ntags; i++) {
+		memcpy(p, s->p + from, m->tags[i].at - from);
+		p += m->tags[i].at - from;
+		m->tags[i].ph = (size_t)(p - m->copy);
+		memcpy(p, PLACEHOLDER, k);
+		p += k;
+		from = m->tags[i].at + m->tags[i].len;
+	}
+	memcpy(p, s->p + from, s->len - from);
+	m->copy_len = n;
+	m->copy[n] = '\0';
+}
+
+/* The number of tags the tree of src[0..len) has out of place. */
+static size_t
+moved_find(struct moved *m, const char *src, size_t len, GumboNode *root)
+{
+	struct html_src s = { src, len };
+	struct spans sp = { NULL, 0, 0 };
+
+	memset(m, 0, sizeof(*m));
+	m->src = src;
+	if (len < 4 || memmem(src, len, "{{", 2) == NULL)
+		return 0;
+	moved_text(&s, root, &sp);
+	if (sp.n > 0)
+		moved_tags(m, &s, sp.v, sp.n);
+	free(sp.v);
+	if (m->ntags > 0)
+		moved_copy(m, &s);
+	return m->ntags;
+}
+
+/* The tag a comment of the copy's tree stands for, or NULL. */
+static const struct moved_tag *
+moved_lookup(const struct moved *m, const GumboNode *n)
+{
+	const char *p = n->v.text.original_text.data;
+	size_t lo = 0, hi, mid, at;
+
+	if (m == NULL || m->copy == NULL || p < m->copy ||
+	    p >= m->copy + m->copy_len)
+		return NULL;
+	at = (size_t)(p - m->copy);
+	hi = m->ntags;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (m->tags[mid].ph == at)
+			return &m->tags[mid];
+		if (m->tags[mid].ph < at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+static void
+moved_free(struct moved *m)
+{
+	free(m->copy);
+	free(m->tags);
+	m->copy = NULL;
+	m->tags = NULL;
+	m->ntags = 0;
+}
+
 /* Lists nested deeper than this share the innermost level's numbering. */
 #define TEXT_LISTS	16
 
@@ -584,6 +1048,7 @@ struct text {
 	const char *href;
 	size_t link_at;		/* where its text starts in out */
 	int link_started;
+	const struct moved *moved;	/* tags whose placeholders to fill */
 };
 
 static int
@@ -947,12 +1412,6 @@ text_link_close(struct text *t, const GumboNode *n)
 }
 
 static int
-role_of(const GumboElement *el)
-{
-	return el->tag < GUMBO_TAG_LAST ? roles[el->tag] : R_INLINE;
-}
-
-static int
 text_open(struct text *t, struct walk *w, const GumboNode *n)
 {
 	const GumboElement *el = &n->v.element;
@@ -1018,6 +1477,43 @@ text_close(struct text *t, const GumboNode *n)
 }
 
 static int
+row_group(const GumboNode *n)
+{
+	if (n->type != GUMBO_NODE_ELEMENT ||
+	    n->v.element.tag_namespace != GUMBO_NAMESPACE_HTML)
+		return 0;
+	return n->v.element.tag == GUMBO_TAG_TABLE ||
+	    n->v.element.tag == GUMBO_TAG_TBODY ||
+	    n->v.element.tag == GUMBO_TAG_THEAD ||
+	    n->v.element.tag == GUMBO_TAG_TFOOT;
+}
+
+/*
+ * A placeholder comment gives back its tag; any other comment nothing.
+ * Between rows a tag gets a line of its own, like the rows: a block tag
+ * alone on its line takes the line with it when compiled.
+ */
+static int
+text_moved(struct text *t, const GumboNode *n, const GumboNode *parent)
+{
+	const struct moved_tag *tag = moved_lookup(t->moved, n);
+	const char *s;
+	int rows;
+
+	if (tag == NULL)
+		return 0;
+	s = t->moved->src + tag->at;
+	if ((rows = row_group(parent)) != 0)
+		text_break(t, 1);
+	if ((t->pre ? text_pre(t, s, tag->len) :
+	    text_inline(t, s, tag->len)) < 0)
+		return -1;
+	if (rows)
+		text_break(t, 1);
+	return 0;
+}
+
+static int
 text_node(struct text *t, struct walk *w, const GumboNode *n, int leaving)
 {
 	const char *s;
@@ -1037,6 +1533,9 @@ text_node(struct text *t, struct walk *w, const GumboNode *n, int leaving)
 		s = n->v.text.text;
 		return t->pre ? text_pre(t, s, strlen(s)) :
 		    text_inline(t, s, strlen(s));
+	case GUMBO_NODE_COMMENT:
+		return leaving ? 0 : text_moved(t, n,
+		    w->stack[w->depth - 2].node);
 	default:
 		return 0;
 	}
@@ -1057,37 +1556,71 @@ text_end(struct text *t)
 	return 0;
 }
 
-int
-html_text(const char *src, size_t len, struct buf *out, struct err *e)
+/* Appends the text of the tree at root, placeholders filled from m. */
+static int
+text_tree(struct buf *out, GumboNode *root, const struct moved *m)
 {
-	struct html_doc d;
 	struct walk w = { NULL, 0, 0 };
 	struct text t;
 	GumboNode *n;
 	int leaving, rc = -1;
 
-	if (html_doc_open(&d, src, len, e) < 0)
-		return -1;
 	memset(&t, 0, sizeof(t));
 	t.out = out;
 	t.base = out->len;
-	walk_push(&w, d.out->document);
+	t.moved = m;
+	walk_push(&w, root);
 	while ((n = walk_next(&w, &leaving)) != NULL)
 		if (text_node(&t, &w, n, leaving) < 0)
 			goto out;
-	if (text_end(&t) < 0)
-		goto out;
-	rc = 0;
+	rc = text_end(&t);
+out:
+	free(w.stack);
+	return rc;
+}
+
+static void
+text_undo(struct buf *out, size_t base)
+{
+	out->len = base;
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
+}
+
+/*
+ * A tree with tags out of place is parsed again from a copy; see "tags
+ * gumbo moved". Should the tags of that text not nest, the text as it was
+ * made before beats one that fails to compile.
+ */
+int
+html_text(const char *src, size_t len, struct buf *out, struct err *e)
+{
+	struct html_doc d;
+	struct moved m;
+	size_t base = out->len;
+	int rc;
+
+	if (html_doc_open(&d, src, len, e) < 0)
+		return -1;
+	if (moved_find(&m, src, len, d.out->document) > 0) {
+		html_doc_close(&d);
+		html_doc_parse(&d, m.copy, m.copy_len);
+		rc = text_tree(out, d.out->document, &m);
+		if (rc < 0 || tags_nest(buf_str(out) + base, out->len - base))
+			goto out;
+		text_undo(out, base);
+		html_doc_close(&d);
+		html_doc_parse(&d, src, len);
+	}
+	rc = text_tree(out, d.out->document, NULL);
 out:
 	if (rc < 0) {
 		/* Only the bound can fail; leave out as it came. */
-		out->len = t.base;
-		if (out->data != NULL)
-			out->data[out->len] = '\0';
+		text_undo(out, base);
 		err_set(e, EX_DATAERR, "the text version is longer than %zu "
 		    "bytes", out->max);
 	}
-	free(w.stack);
+	moved_free(&m);
 	html_doc_close(&d);
 	return rc;
 }

@@ -141,6 +141,9 @@ static const struct scan_case scan_cases[] = {
 	    NOLINKS, "</body>" },
 	{ "pixel: with links", "<body><a href=\"https://l/\">l</a>\n</body>",
 	    1, { { "https://l/", "href=\"", TR, "https://l/" } }, "</body>" },
+	{ "scan: loop between table rows, source offsets", "<table>{{#each l}}"
+	    "<tr><td><a href=\"https://a/\">a</a></td></tr>{{/each}}</table>",
+	    1, { { "https://a/", "href=\"", TR, "https://a/" } }, NULL },
 };
 
 static size_t
@@ -389,6 +392,81 @@ static const struct text_case text_cases[] = {
 	    "</html>\n",
 	    "News\n\nDear {{ name }},\n\n- One\n- Two\n\nUnsubscribe "
 	    "({{ unsubscribe_url }})\n" },
+
+	/* Tags between rows or cells stay in place, not before the table. */
+	{ "table: loop between rows", "<table>{{#each orders}}<tr><td>"
+	    "{{ item }}</td></tr>{{/each}}</table>",
+	    "{{#each orders}}\n{{ item }}\n{{/each}}\n" },
+	{ "table: laid out, header, loop, if and else if", "<p>a</p><table>\n"
+	    "  <tr><th>Item</th><th>Price</th></tr>\n"
+	    "  {{#each orders as o}}\n"
+	    "  <tr><td>{{ @number }}. {{ o.item }}</td><td>{{ o.total }}</td>"
+	    "</tr>\n  {{/each}}\n"
+	    "  {{#if vip}}<tr><td>VIP</td></tr>{{else if trial}}<tr><td>Trial"
+	    "</td></tr>{{/if}}\n</table>\n<p>b</p>",
+	    "a\n\nItem  Price\n{{#each orders as o}}\n{{ @number }}. "
+	    "{{ o.item }}  {{ o.total }}\n{{/each}}\n{{#if vip}}\nVIP\n"
+	    "{{else if trial}}\nTrial\n{{/if}}\n\nb\n" },
+	{ "table: thead and tbody", "<table><thead>{{#if h}}<tr><th>H</th>"
+	    "</tr>{{/if}}</thead><tbody>{{#each r}}<tr><td>{{ c }}</td></tr>"
+	    "{{/each}}</tbody></table>",
+	    "{{#if h}}\nH\n{{/if}}\n{{#each r}}\n{{ c }}\n{{/each}}\n" },
+	{ "table: value between rows in a loop", "<table>{{#each o}}<tr><td>a"
+	    "</td></tr>{{ sep }}<tr><td>b</td></tr>{{/each}}</table>",
+	    "{{#each o}}\na\n{{ sep }}\nb\n{{/each}}\n" },
+	{ "table: if between cells", "<table><tr><td>a</td>{{#if b}}<td>b"
+	    "</td>{{/if}}</tr></table>", "a{{#if b}}  b{{/if}}\n" },
+	{ "table: if and else between cells", "<table><tr>{{#if a}}<td>A</td>"
+	    "{{else}}<td>B</td>{{/if}}</tr></table>",
+	    "{{#if a}}  A{{else}}  B{{/if}}\n" },
+	{ "table: nested table", "<table><tr><td><table>{{#each o}}<tr><td>"
+	    "{{ a }}</td></tr>{{/each}}</table></td></tr></table>",
+	    "{{#each o}}\n{{ a }}\n{{/each}}\n" },
+	{ "table: in pre", "<pre><table>{{#if x}}<tr><td>a</td></tr>{{/if}}"
+	    "</table></pre>", "{{#if x}}\na\n{{/if}}\n" },
+	{ "table: tags in href and alt", "<table>{{#each links}}<tr><td><a "
+	    "href=\"{{ url }}\">{{ title }}</a> <img alt=\"{{ name }}\" src=x>"
+	    "</td></tr>{{/each}}</table>",
+	    "{{#each links}}\n{{ title }} ({{ url }}) {{ name }}\n"
+	    "{{/each}}\n" },
+	{ "table: entity in a cell", "<table>{{#each o}}<tr><td>{{ a }} &amp; "
+	    "b</td></tr>{{/each}}</table>", "{{#each o}}\n{{ a }} & b\n"
+	    "{{/each}}\n" },
+	{ "table: author comments still dropped", "<table><!-- note -->"
+	    "{{#if x}}<tr><td>a</td></tr>{{/if}}<!-- {{ y }} --></table>",
+	    "{{#if x}}\na\n{{/if}}\n" },
+	{ "table: Outlook conditional comment kept whole", "<!--[if mso]>"
+	    "<table><tr><td width=\"{{ w }}\"><![endif]--><table>{{#each o}}"
+	    "<tr><td>{{ a }}</td></tr>{{/each}}</table>",
+	    "{{#each o}}\n{{ a }}\n{{/each}}\n" },
+	{ "table: tags between attributes", "<table>{{#each o}}<tr><td "
+	    "{{#if b}}class=x{{/if}}>{{ a }}</td></tr>{{/each}}</table>",
+	    "{{#each o}}\n{{ a }}\n{{/each}}\n" },
+	{ "table: textarea text untouched", "<table><textarea>{{ x }}"
+	    "</textarea>{{#if y}}<tr><td>a</td></tr>{{/if}}</table>",
+	    "{{ x }}\n\n{{#if y}}\na\n{{/if}}\n" },
+	{ "table: reconstructed formatting", "<p><font>x</p><table>{{#if y}}"
+	    "<tr><td>a</td></tr>{{/if}}</table>", "x\n\n{{#if y}}\na\n"
+	    "{{/if}}\n" },
+	/* Text the browser shows before the table goes there, tags and all. */
+	{ "table: value directly inside", "<table>{{ total }}<tr><td>x</td>"
+	    "</tr></table>", "{{ total }}\n\nx\n" },
+	{ "table: text and value directly inside", "<table><tr><td>x</td></tr>"
+	    "Total: {{ total }}</table>", "Total: {{ total }}\n\nx\n" },
+	{ "table: if around text in a row", "<table><tr>{{#if x}}note{{/if}}"
+	    "<td>a</td></tr></table>", "{{#if x}}note{{/if}}\n\na\n" },
+	{ "table: unclosed tag directly inside", "<table>{{ b<tr><td>a</td>"
+	    "</tr></table>", "{{ b\n\na\n" },
+	{ "table: unclosed tag after a loop", "<table>{{#each o}}<tr><td>"
+	    "{{ a }}</td></tr>{{/each}}</table><p>{{ b</p>",
+	    "{{#each o}}\n{{ a }}\n{{/each}}\n\n{{ b\n" },
+	/* Tags that would not nest: the text as it was before. */
+	{ "table: else in a moved element", "<table>{{#if a}}<p>{{else}}</p>"
+	    "<tr><td>x</td></tr>{{/if}}</table>",
+	    "{{#if a}}\n\n{{else}}\n\n{{/if}}\n\nx\n" },
+	/* Comments stay where text would not: after </body>, unchanged. */
+	{ "table: none, comment after body", "<body><p>x</p></body><!-- c -->"
+	    "{{#if x}}<p>a</p>{{/if}}", "x\n\n{{#if x}}\n\na\n\n{{/if}}\n" },
 };
 
 static void
@@ -427,27 +505,45 @@ t_text_fits(void **state)
 	buf_free(&b);
 }
 
+/* Tags put back in place: the text comes from a second parse. */
+static const char bound_table_src[] = "<table>{{#each o}}<tr><td>{{ a }}"
+    "</td></tr>{{/each}}</table>";
+static const char bound_table_want[] = "{{#each o}}\n{{ a }}\n{{/each}}\n";
+
 /* One byte short, at every stage of the text: fails, buffer unchanged. */
 static void
-t_text_bound(void **state)
+text_bound(const char *src, const char *want)
 {
 	struct err e = { 0, "" };
 	struct buf b;
 	size_t max;
 
-	(void)state;
-	for (max = 4; max < 4 + sizeof(bound_want) - 1; max++) {
+	for (max = 4; max <= 4 + strlen(want); max++) {
 		buf_init(&b, max);
 		assert_int_equal(buf_adds(&b, "pre:"), 0);
 		err_clear(&e);
-		assert_int_equal(html_text(bound_src, strlen(bound_src), &b,
-		    &e), -1);
+		if (max == 4 + strlen(want)) {
+			assert_int_equal(html_text(src, strlen(src), &b, &e),
+			    0);
+			assert_string_equal(buf_str(&b) + 4, want);
+			buf_free(&b);
+			break;
+		}
+		assert_int_equal(html_text(src, strlen(src), &b, &e), -1);
 		assert_int_equal(e.code, EX_DATAERR);
 		assert_non_null(strstr(e.msg, "longer than"));
 		assert_string_equal(buf_str(&b), "pre:");
 		assert_int_equal(b.len, 4);
 		buf_free(&b);
 	}
+}
+
+static void
+t_text_bound(void **state)
+{
+	(void)state;
+	text_bound(bound_src, bound_want);
+	text_bound(bound_table_src, bound_table_want);
 }
 
 /* The input limit: a stored template part, and not a byte more. */
@@ -475,6 +571,49 @@ t_input_limit(void **state)
 	assert_int_equal(html_text(src, n + 1, &b, &e), -1);
 	assert_int_equal(e.code, EX_DATAERR);
 	assert_int_equal(b.len, 0);
+	buf_free(&b);
+	free(src);
+}
+
+/* A template part's worth of source in one unit, after a head. */
+static char *
+fill(const char *head, const char *unit, size_t *len)
+{
+	size_t n = LIMIT_TEMPLATE_PART, h = strlen(head), u = strlen(unit);
+	char *src = malloc(n + 1);
+
+	assert_non_null(src);
+	memcpy(src, head, h);
+	for (*len = h; *len + u <= n; *len += u)
+		memcpy(src + *len, unit, u);
+	src[*len] = '\0';
+	return src;
+}
+
+/*
+ * At the input limit, the tags of a table put back in place (a copy of
+ * the source, parsed again) and tags that do not nest once put back (a
+ * third parse, of the source).
+ */
+static void
+t_input_limit_table(void **state)
+{
+	static const char want[] = "{{#if a}}\nx\n{{/if}}\n{{#if a}}\nx\n";
+	struct err e = { 0, "" };
+	struct buf b;
+	size_t len;
+	char *src;
+
+	(void)state;
+	src = fill("<table>", "{{#if a}}<tr><td>x</td></tr>{{/if}}", &len);
+	buf_init(&b, 2 * LIMIT_TEMPLATE_PART);
+	assert_int_equal(html_text(src, len, &b, &e), 0);
+	assert_memory_equal(buf_str(&b), want, strlen(want));
+	free(src);
+	buf_reset(&b);
+	src = fill("<table><tr><td>{{#}}</td></tr>", "{{#}}{{/}}", &len);
+	assert_int_equal(html_text(src, len, &b, &e), 0);
+	assert_memory_equal(buf_str(&b), "{{#}}{{/}}{{#}}", 14);
 	buf_free(&b);
 	free(src);
 }
@@ -552,6 +691,8 @@ main(void)
 	unit_add(&u, "text: appends, fits its max exactly", t_text_fits, NULL);
 	unit_add(&u, "text: output bound", t_text_bound, NULL);
 	unit_add(&u, "input: limit of a template part", t_input_limit, NULL);
+	unit_add(&u, "input: limit, tags in a table", t_input_limit_table,
+	    NULL);
 	unit_add(&u, "input: lengths, not NULs", t_lengths, NULL);
 	unit_add(&u, "input: deep nesting", t_deep, NULL);
 	unit_add(&u, "scan: free(NULL)", t_free_null, NULL);

@@ -20,7 +20,7 @@ OPT	?= -O2 -g
 CFLAGS	?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE $(WARN) $(CFLAGS) \
 	   -iquote engine $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring \
+LIBS	= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lcsv -lunistring -lm \
 	  -lpthread
 
 ifeq ($(SAN),1)

@@ -33,13 +33,20 @@ struct render {
 /* A freed render's address may come back for the next; its serial not. */
 static uint64_t render_serial;
 
+/* A copy of s kept in arr[*n] for freeing later; NULL stays NULL. */
 static const char *
-keep(struct render *r, const char *s)
+own(char **arr, int *n, const char *s)
 {
 	if (s == NULL)
 		return NULL;
-	r->strings[r->nstrings] = xstrdup(s);
-	return r->strings[r->nstrings++];
+	arr[*n] = xstrdup(s);
+	return arr[(*n)++];
+}
+
+static const char *
+keep(struct render *r, const char *s)
+{
+	return own(r->strings, &r->nstrings, s);
 }
 
 static int
@@ -433,10 +440,7 @@ struct loaded {
 static const char *
 hold(struct loaded *l, const char *s)
 {
-	if (s == NULL)
-		return NULL;
-	l->s[l->ns] = xstrdup(s);
-	return l->s[l->ns++];
+	return own(l->s, &l->ns, s);
 }
 
 static int

@@ -41,6 +41,21 @@ expect() {
 # has FILE TEXT: FILE contains TEXT (a fixed string).
 has() { grep -qF -- "$2" "$1" || { echo "# '$2' not in $1:"; sed 's/^/#   /' "$1" | head -5; return 1; }; }
 
+# relay_tap FILE STATUS: re-numbers the ok/not ok lines a checker (Python)
+# wrote to FILE into this script's TAP stream; a non-zero STATUS from the
+# checker is one more failure.
+relay_tap() {
+	while IFS= read -r _line; do
+		case $_line in
+		"ok "*)		ok "${_line#ok }" ;;
+		"not ok "*)	notok "${_line#not ok }" ;;
+		"#"*)		echo "$_line" ;;
+		*)		echo "# $_line" ;;
+		esac
+	done <"$1"
+	[ "$2" -eq 0 ] || notok "the Python checks ran to the end (exit $2)"
+}
+
 sql() { sqlite3 "$POSTBOTE_DB" "$1"; }
 
 # A fingerprint of the whole store, to show a failed command changed nothing.

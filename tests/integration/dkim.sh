@@ -274,14 +274,5 @@ for desc, msg, good in TAMPER:
     report(res == [good, good], desc + (": still verifies" if good else
            ": fails verification"), res)
 EOF
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*)		ok "${line#ok }" ;;
-	"not ok "*)	notok "${line#not ok }" ;;
-	"#"*)		echo "$line" ;;
-	*)		echo "# $line" ;;
-	esac
-done <results
-[ "$rc" -eq 0 ] || notok "the Python checks ran to the end (exit $rc)"
+relay_tap results $?
 done_testing

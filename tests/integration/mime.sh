@@ -262,14 +262,5 @@ r = sample(dict(BASE, headers=[["Bcc", "x@evil.test"]]))
 report(r.returncode == 65 and r.stdout == b"", "a custom Bcc header is refused",
        r.stderr.decode())
 EOF
-rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok "*)		ok "${line#ok }" ;;
-	"not ok "*)	notok "${line#not ok }" ;;
-	"#"*)		echo "$line" ;;
-	*)		echo "# $line" ;;
-	esac
-done <results
-[ "$rc" -eq 0 ] || notok "the Python checks ran to the end (exit $rc)"
+relay_tap results $?
 done_testing

@@ -5,13 +5,13 @@ DESTDIR	?=
 CC	?= cc
 B	:= build
 
-PKGS	:= sqlite3 jansson libidn2 libcrypto gumbo opendkim
+PKGS	:= sqlite3 jansson libidn2 libcrypto gumbo opendkim libcares
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
 	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev \
-	libgumbo-dev libopendkim-dev
-DEB_TEST  := sqlite3 clang python3 python3-dkim
+	libgumbo-dev libopendkim-dev libc-ares-dev
+DEB_TEST  := sqlite3 clang python3 python3-dkim dnsmasq-base
 DEB_FUZZ  := libclang-rt-14-dev
 DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)
 

@@ -81,6 +81,15 @@
 #define LIMIT_SMTP_DATA_BLOCK_MS (3 * 60 * 1000)
 #define LIMIT_SMTP_DATA_END_MS	(10 * 60 * 1000)
 
+/* DNS next-hop resolution (dns.c). */
+#define LIMIT_DNS_HOSTS		10	/* MX hosts kept per domain, in order */
+#define LIMIT_DNS_ADDRS		4	/* addresses kept per host and family */
+#define LIMIT_DNS_SERVERS	512	/* the "addr:port,..." server list */
+#define LIMIT_DNS_REASON	256	/* the reason text of a result */
+#define LIMIT_DNS_TIMEOUT_MS	5000	/* first try; c-ares doubles it for
+					   each later round */
+#define LIMIT_DNS_TRIES		2
+
 /* Configuration file. */
 #define LIMIT_CONFIG_FILE	(1024 * 1024)
 

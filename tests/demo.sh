@@ -57,11 +57,17 @@ step "8. the welcome mail, with a text part derived from its HTML"
 run template preview welcome --attrs '{"first_name": "jürgen", "plan": "team", "seats": 12}' > "$dir/welcome.eml"
 /usr/bin/python3 "$top/tests/tools/msgcheck.py" part "$dir/welcome.eml" text
 
+step "9. a DKIM key for the sending domain, and the DNS record to publish"
+run dkim keygen --domain demo.example --selector s1 --algorithm ed25519 \
+	--output "$dir/s1.demo.example.pem"
+ls -l "$dir/s1.demo.example.pem"
+
 cat <<'MSG'
 
 == Not built yet
-  - DKIM signing, starting a local SMTP server and delivering over SMTP
-    (postbote send)
+  - signing each message in a send, starting a local SMTP server and
+    delivering over SMTP (postbote send): the signer, the SMTP state
+    machine and MX resolution exist, the event loop that joins them not
   - the campaign report (postbote report)
 These steps join the demo as they land; the deliveries above stay pending.
 MSG

@@ -5,7 +5,7 @@ DESTDIR	?=
 CC	?= cc
 B	:= build
 
-PKGS	:= sqlite3 jansson libidn2 libcrypto gumbo opendkim libcares
+PKGS	:= sqlite3 jansson libidn2 libcrypto libssl gumbo opendkim libcares
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \

@@ -90,8 +90,14 @@
 					   each later round */
 #define LIMIT_DNS_TRIES		2
 
+/* TLS client (tls.c). */
+#define LIMIT_TLS_REASON	256	/* why a handshake or record failed */
+
 /* Configuration file. */
 #define LIMIT_CONFIG_FILE	(1024 * 1024)
+#define LIMIT_CONFIG_ROUTES	256	/* delivery.routes entries */
+#define LIMIT_CONFIG_DKIM_KEYS	64	/* dkim entries */
+#define LIMIT_WORKERS		64	/* sending worker threads */
 
 /* Error messages carried up to the CLI. */
 #define LIMIT_ERR_MSG		1024

@@ -3,13 +3,59 @@
  *
  * config_load() reads the whole file with jansson and checks every key it
  * knows; an unknown key is an error, so a typo never silently falls back to
- * a default. Errors name the file and the line and column (syntax) or the
- * key (values). The struct owns its strings; config_free() releases them.
+ * a default. Errors (EX_CONFIG) name the file and the line and column
+ * (syntax) or the full key path and what was expected (values), e.g.
+ *   postbote.json: "delivery.routes.*.test.port" must be an integer from
+ *   1 to 65535
+ * The struct owns its strings and arrays; config_free() releases them.
+ *
+ * Nothing outside the file is touched at load: DKIM key files are read by
+ * dkim_signer_open() and password files by the send, so a config can be
+ * checked on a machine without the secrets. Passwords never appear in the
+ * file itself, only the file or environment variable that holds them.
+ *
+ * Pure apart from reading the file; a loaded struct config is read-only
+ * and may be shared by threads.
  */
 #ifndef POSTBOTE_CONFIG_H
 #define POSTBOTE_CONFIG_H
 
+#include <stddef.h>
+#include "dkim.h"
 #include "err.h"
+
+enum config_mode {
+	CONFIG_MODE_MX,		/* look up each domain's MX hosts */
+	CONFIG_MODE_RELAY	/* hand everything to delivery.relay */
+};
+
+/*
+ * One enum for every TLS setting. The relay's "starttls" is
+ * CONFIG_TLS_REQUIRED: STARTTLS or no session. Maps onto smtp.h as
+ * NONE -> SMTP_TLS_NONE, OPPORTUNISTIC -> SMTP_TLS_MAY, REQUIRED ->
+ * SMTP_TLS_REQUIRE, IMPLICIT -> implicit_tls (TLS from the first byte).
+ */
+enum config_tls {
+	CONFIG_TLS_NONE,
+	CONFIG_TLS_OPPORTUNISTIC,
+	CONFIG_TLS_REQUIRED,
+	CONFIG_TLS_IMPLICIT
+};
+
+/* A next hop: a route's or the relay's. */
+struct config_hop {
+	char *host;		/* A-label host name or IP literal */
+	int port;		/* 1-65535 */
+	enum config_tls tls;
+	char *username;		/* NULL: no AUTH */
+	char *password_file;	/* exactly one of these two when username */
+	char *password_env;	/* is set, else both NULL */
+};
+
+struct config_route {
+	char *pattern;		/* "example.com" or "*.example.com", A-label */
+	struct config_hop hop;
+};
 
 struct config {
 	char *database;		/* NULL: not set */
@@ -20,11 +66,36 @@ struct config {
 	int tracking_clicks;
 	/* "bounces": { "return_path_domain": "bounce.example.com" } */
 	char *return_path_domain;	/* an A-label; NULL: none */
+
+	char *hostname;		/* EHLO name, an A-label; NULL: unset (the
+				   send decides) */
+	/* "delivery": see README.md. */
+	enum config_mode mode;		/* default CONFIG_MODE_MX */
+	enum config_tls tls;		/* NONE, OPPORTUNISTIC (default) or
+					   REQUIRED */
+	char *dns_servers;	/* "127.0.0.1:5353,[::1]:53" as struct
+				   dns_config takes it; NULL: the system's */
+	struct config_route *routes;	/* in file order */
+	size_t nroutes;
+	struct config_hop relay;	/* relay.host NULL: no relay */
+	/* "dkim": [ {...} ]; strings owned here, domain a lower A-label,
+	 * algorithm "rsa-sha256" or "ed25519-sha256". */
+	struct dkim_key_conf *dkim;
+	int ndkim;
+	int workers;		/* 1..LIMIT_WORKERS; 0: number of cores */
 };
 
 /* A missing file is an error only when required is set. */
 int config_load(const char *path, int required, struct config *cfg,
     struct err *e) WUR;
 void config_free(struct config *cfg);
+
+/*
+ * The route for domain (a lower-case A-label): the exact match, else the
+ * "*." pattern with the longest suffix ("*.example.com" matches
+ * a.example.com and b.a.example.com, not example.com), else NULL.
+ */
+const struct config_route *config_route(const struct config *cfg,
+    const char *domain);
 
 #endif

@@ -242,4 +242,14 @@ done
 expect 0 "--help after other arguments" "$PB" list show people --json --help
 check "... prints the usage" has out "usage: postbote list show"
 
+# The delivery keys are checked key by key, naming the full path.
+printf '{"delivery": {"routes": {"*.test": {"host": "127.0.0.1", "port": 70000}}}}\n' > badroute.json
+expect 78 "a route port out of range" "$PB" --config badroute.json list ls
+check "... names the key's full path" has err '"delivery.routes.*.test.port"'
+printf '{"delivery": {"relay": {"host": "smtp.example.net", "username": "u", "password": "p"}}}\n' > pw.json
+expect 78 "a password in the config file is refused" "$PB" --config pw.json list ls
+check "... pointing to password_file" has err "password_file"
+printf '{"hostname": "mail.example.com", "workers": 2, "delivery": {"mode": "mx", "tls": "opportunistic", "dns_servers": ["127.0.0.1:5353"], "routes": {"*.test": {"host": "127.0.0.1", "port": 2525, "tls": "none"}}}, "dkim": [{"domain": "example.com", "selector": "s1", "algorithm": "rsa-sha256", "key_file": "keys/s1.pem"}]}\n' > full.json
+expect 0 "the delivery issue's example config loads" "$PB" --config full.json list ls
+
 done_testing

@@ -11,7 +11,7 @@ PKGS	:= sqlite3 jansson libidn2 libcrypto libssl gumbo opendkim libcares
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
 	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev \
 	libgumbo-dev libopendkim-dev libc-ares-dev
-DEB_TEST  := sqlite3 clang python3 python3-dkim dnsmasq-base
+DEB_TEST  := sqlite3 clang python3 python3-dkim dnsmasq-base python3-aiosmtpd openssl
 DEB_FUZZ  := libclang-rt-14-dev
 DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)
 

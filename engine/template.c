@@ -1208,6 +1208,17 @@ val_str(struct val *v, const char *s)
 	v->n = s ? strlen(s) : 0;
 }
 
+/* The message's date as YYYY-MM-DD, for {{ date }}. */
+static void
+run_date(struct run *r)
+{
+	time_t secs = (time_t)(r->env->date_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(r->date, sizeof(r->date), "%Y-%m-%d", &tm);
+}
+
 static void
 resolve(struct run *r, const struct atom *a, struct val *v)
 {
@@ -1243,6 +1254,8 @@ resolve(struct run *r, const struct atom *a, struct val *v)
 		val_str(v, r->env->campaign_name);
 		return;
 	case S_DATE:
+		if (r->date[0] == '\0')
+			run_date(r);
 		val_str(v, r->date);
 		return;
 	case S_INDEX:
@@ -1829,8 +1842,6 @@ tpl_render(const struct tpl *t, const struct tpl_env *env, struct buf *out,
     struct tpl_scratch *s, struct err *e)
 {
 	struct run r;
-	time_t secs = (time_t)(env->date_ms / 1000);
-	struct tm tm;
 	uint32_t pc = 0;
 	long steps;
 
@@ -1840,8 +1851,7 @@ tpl_render(const struct tpl *t, const struct tpl_env *env, struct buf *out,
 	r.out = out;
 	r.e = e;
 	r.nframes = 0;
-	gmtime_r(&secs, &tm);
-	strftime(r.date, sizeof(r.date), "%Y-%m-%d", &tm);
+	r.date[0] = '\0';	/* formatted on first use: most parts never ask */
 	/* Nested loops over large arrays can spin without writing a byte,
 	 * so the output cap alone does not bound a recipient's time. */
 	for (steps = 0; pc < t->nops; steps++) {

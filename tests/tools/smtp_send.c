@@ -46,6 +46,15 @@ dsn_or_dash(const struct smtp_event *ev)
 	return ev->dsn[0] ? ev->dsn : "-";
 }
 
+/* "WHAT[ EXTRA] STATUS CODE DSN STAGE: TEXT", one line per event. */
+static void
+print_outcome(const char *what, const struct smtp_event *ev)
+{
+	printf("%s %s %d %s %s: %s\n", what, ev->status == SMTP_OK ? "ok" :
+	    ev->status == SMTP_TEMP ? "temp" : "perm", ev->code,
+	    dsn_or_dash(ev), smtp_stage_name(ev->stage), ev->text);
+}
+
 static void
 print_tls(const char *prefix, const struct tls *t)
 {
@@ -231,6 +240,7 @@ main(int argc, char **argv)
 
 	while (!closed) {
 		struct smtp_event ev;
+		char what[600];
 		struct pollfd pfd;
 		int progress = 0, dl, r;
 
@@ -265,31 +275,20 @@ main(int argc, char **argv)
 			case SMTP_EV_RCPT:
 				if (ev.status == SMTP_OK)
 					ok_rcpts++;
-				printf("rcpt %d %s %s %d %s %s: %s\n",
+				snprintf(what, sizeof(what), "rcpt %d %s",
 				    ev.rcpt, ev.rcpt >= 0 && ev.rcpt < nrcpt ?
-				    rcpt[ev.rcpt] : "?",
-				    ev.status == SMTP_OK ? "ok" :
-				    ev.status == SMTP_TEMP ? "temp" : "perm",
-				    ev.code, dsn_or_dash(&ev),
-				    smtp_stage_name(ev.stage), ev.text);
+				    rcpt[ev.rcpt] : "?");
+				print_outcome(what, &ev);
 				break;
 			case SMTP_EV_MESSAGE:
 				have_msg = 1;
 				msg_status = (int)ev.status;
-				printf("message %s %d %s %s: %s\n",
-				    ev.status == SMTP_OK ? "ok" :
-				    ev.status == SMTP_TEMP ? "temp" : "perm",
-				    ev.code, dsn_or_dash(&ev),
-				    smtp_stage_name(ev.stage), ev.text);
+				print_outcome("message", &ev);
 				break;
 			case SMTP_EV_CLOSED:
 				closed = 1;
 				closed_status = (int)ev.status;
-				printf("closed %s %d %s %s: %s\n",
-				    ev.status == SMTP_OK ? "ok" :
-				    ev.status == SMTP_TEMP ? "temp" : "perm",
-				    ev.code, dsn_or_dash(&ev),
-				    smtp_stage_name(ev.stage), ev.text);
+				print_outcome("closed", &ev);
 				break;
 			default:
 				break;

@@ -122,5 +122,6 @@ extern const struct cli_cmd cmd_template[];
 extern const struct cli_cmd cmd_campaign[];
 extern const struct cli_cmd cmd_dkim[];
 int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_send(struct cli *c, int argc, char **argv);
 
 #endif

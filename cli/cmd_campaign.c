@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "mime.h"
 #include "render.h"
+#include "send.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -451,31 +452,6 @@ camp_cancel(struct cli *c, int argc, char **argv)
 	return camp_action(c, argc, argv, "cancel");
 }
 
-/*
- * Compiles the campaign's template (a campaign whose template no longer
- * compiles does not start) and records its tracked links, which the
- * tracking server redirects to.
- */
-static int
-start_links(struct cli *c, struct store *st, const char *name, struct err *e)
-{
-	struct render *r;
-	const char **urls;
-	int64_t id;
-	int i, n, rc;
-
-	if (render_load(st, c->cfg, name, NULL, 0, &r, &id, e) < 0)
-		return -1;
-	n = render_nlinks(r);
-	urls = xcalloc((size_t)n + 1, sizeof(*urls));
-	for (i = 0; i < n; i++)
-		urls[i] = render_link(r, i);
-	rc = store_campaign_links(st, id, urls, n, e);
-	free(urls);
-	render_close(r);
-	return rc;
-}
-
 static int
 camp_start(struct cli *c, int argc, char **argv)
 {
@@ -491,8 +467,7 @@ camp_start(struct cli *c, int argc, char **argv)
 		return EX_USAGE;
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
-	if (start_links(c, st, argv[optind], &e) < 0 ||
-	    store_campaign_start(st, argv[optind], &created, &e) < 0)
+	if (send_start(st, c->cfg, argv[optind], &created, &e) < 0)
 		rc = cli_fail(c, &e);
 	else if (c->tty)
 		printf("campaign %s is running: %lld deliveries queued\n",

@@ -31,6 +31,8 @@ static const struct cli_cmd groups[] = {
 	{ "campaign", NULL, "campaigns: create, show, ls, schedule, start, "
 	  "pause, resume, cancel", NULL },
 	{ "dkim", NULL, "DKIM signing keys: keygen", NULL },
+	{ "send", cmd_send, "deliver a campaign: render, sign, send, record",
+	  NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -93,7 +95,8 @@ run(struct cli *c, int argc, char **argv)
 		if (strcmp(groups[i].name, argv[0]) != 0)
 			continue;
 		if (groups[i].fn != NULL) {
-			c->prog = "postbote init";
+			c->prog = strcmp(argv[0], "init") == 0 ?
+			    "postbote init" : "postbote send";
 			return groups[i].fn(c, argc, argv);
 		}
 		t = group_table(argv[0]);

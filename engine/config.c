@@ -342,13 +342,16 @@ config_hop(const char *path, const char *where, json_t *obj,
     struct err *e)
 {
 	static const char *known[] = { "host", "port", "tls", "username",
-	    "password_file", "password_env", "password", NULL };
+	    "password_file", "password_env", "password", "auth_plaintext",
+	    NULL };
 	int t = (int)h->tls;
 
 	if (config_no_password(path, where, obj, e) < 0 ||
 	    config_keys(path, where, obj, known, e) < 0 ||
 	    config_member_host(path, where, obj, "host", &h->host, e) < 0 ||
-	    config_member_enum(path, where, obj, "tls", tls, &t, e) < 0)
+	    config_member_enum(path, where, obj, "tls", tls, &t, e) < 0 ||
+	    config_bool(path, where, obj, "auth_plaintext",
+	    &h->auth_plaintext, e) < 0)
 		return -1;
 	h->tls = (enum config_tls)t;
 	h->port = h->tls == CONFIG_TLS_IMPLICIT ? 465 : def_port;
@@ -507,12 +510,58 @@ config_dns_servers(const char *path, json_t *arr, struct config *cfg,
 	return 0;
 }
 
+/*
+ * "timeouts": { "connect": 30, "greeting": 300, ... } in seconds; what is
+ * absent keeps the RFC 5321 4.5.3.2 default (0 here).
+ */
+static int
+config_timeouts(const char *path, json_t *obj, struct config *cfg,
+    struct err *e)
+{
+	static const char *known[] = { "connect", "greeting", "mail", "rcpt",
+	    "data_init", "data_block", "data_end", "idle", NULL };
+	int *slot[] = { &cfg->timeouts.connect, &cfg->timeouts.greeting,
+	    &cfg->timeouts.mail, &cfg->timeouts.rcpt,
+	    &cfg->timeouts.data_init, &cfg->timeouts.data_block,
+	    &cfg->timeouts.data_end, &cfg->timeouts.idle };
+	size_t i;
+
+	if (obj == NULL)
+		return 0;
+	if (config_keys(path, "delivery.timeouts", obj, known, e) < 0)
+		return -1;
+	for (i = 0; known[i] != NULL; i++)
+		if (config_member_int(path, "delivery.timeouts", obj, known[i],
+		    1, 3600, slot[i], e) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+config_source(const char *path, json_t *obj, struct config *cfg,
+    struct err *e)
+{
+	unsigned char sa[sizeof(struct in6_addr)];
+	const char *s;
+
+	if (config_member_str(path, "delivery", obj, "source_address", 0,
+	    &cfg->source_address, e) < 0)
+		return -1;
+	s = cfg->source_address;
+	if (s != NULL && inet_pton(AF_INET, s, sa) != 1 &&
+	    inet_pton(AF_INET6, s, sa) != 1)
+		return err_set(e, EX_CONFIG, "%s: \"delivery.source_address\""
+		    " must be an IPv4 or IPv6 address", path);
+	return 0;
+}
+
 static int
 config_delivery(const char *path, json_t *obj, struct config *cfg,
     struct err *e)
 {
 	static const char *known[] = { "mode", "tls", "dns_servers",
-	    "routes", "relay", NULL };
+	    "routes", "relay", "ca_file", "mx_port", "source_address",
+	    "timeouts", NULL };
 	static const struct config_name modes[] = {
 		{ "mx", CONFIG_MODE_MX }, { "relay", CONFIG_MODE_RELAY },
 		{ NULL, 0 }
@@ -523,7 +572,13 @@ config_delivery(const char *path, json_t *obj, struct config *cfg,
 	if (config_keys(path, "delivery", obj, known, e) < 0 ||
 	    config_member_enum(path, "delivery", obj, "mode", modes, &mode,
 	    e) < 0 || config_member_enum(path, "delivery", obj, "tls",
-	    config_tls_delivery, &tls, e) < 0)
+	    config_tls_delivery, &tls, e) < 0 ||
+	    config_member_str(path, "delivery", obj, "ca_file", 0,
+	    &cfg->ca_file, e) < 0 || config_member_int(path, "delivery", obj,
+	    "mx_port", 1, 65535, &cfg->mx_port, e) < 0 ||
+	    config_source(path, obj, cfg, e) < 0 ||
+	    config_timeouts(path, json_object_get(obj, "timeouts"), cfg,
+	    e) < 0)
 		return -1;
 	cfg->mode = (enum config_mode)mode;
 	cfg->tls = (enum config_tls)tls;
@@ -788,6 +843,8 @@ config_free(struct config *cfg)
 	free(cfg->return_path_domain);
 	free(cfg->hostname);
 	free(cfg->dns_servers);
+	free(cfg->ca_file);
+	free(cfg->source_address);
 	for (i = 0; i < cfg->nroutes; i++) {
 		free(cfg->routes[i].pattern);
 		config_hop_free(&cfg->routes[i].hop);

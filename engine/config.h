@@ -50,6 +50,20 @@ struct config_hop {
 	char *username;		/* NULL: no AUTH */
 	char *password_file;	/* exactly one of these two when username */
 	char *password_env;	/* is set, else both NULL */
+	int auth_plaintext;	/* AUTH allowed without TLS (a route on a
+				   trusted network); default no */
+};
+
+/* "delivery.timeouts", seconds; 0: the default (RFC 5321 4.5.3.2). */
+struct config_timeouts {
+	int connect;
+	int greeting;
+	int mail;
+	int rcpt;
+	int data_init;
+	int data_block;
+	int data_end;
+	int idle;		/* an unused pooled connection is closed */
 };
 
 struct config_route {
@@ -78,6 +92,10 @@ struct config {
 	struct config_route *routes;	/* in file order */
 	size_t nroutes;
 	struct config_hop relay;	/* relay.host NULL: no relay */
+	char *ca_file;		/* PEM CA bundle; NULL: the system store */
+	int mx_port;		/* port of MX hosts; 0: 25 (tests: other) */
+	char *source_address;	/* IP literal to send from; NULL: any */
+	struct config_timeouts timeouts;
 	/* "dkim": [ {...} ]; strings owned here, domain a lower A-label,
 	 * algorithm "rsa-sha256" or "ed25519-sha256". */
 	struct dkim_key_conf *dkim;

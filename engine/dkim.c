@@ -417,6 +417,17 @@ dkim_signer_find(const struct dkim_signer *s, const char *domain)
 	}
 }
 
+int
+dkim_signer_covers(const struct dkim_signer *s, const char *domain)
+{
+	char norm[LIMIT_ADDR_DOMAIN + 1];
+	struct err e;
+
+	if (dkim_domain_norm(domain, norm, &e) < 0)
+		return 0;
+	return dkim_signer_find(s, norm) != NULL;
+}
+
 /* --------------------------------------------------------- the From field */
 
 /* RFC 5322 2.2.3: CRLF followed by WSP continues the field. */

@@ -112,6 +112,9 @@ int dkim_signer_nkeys(const struct dkim_signer *s);
 int dkim_signer_sign(const struct dkim_signer *s, const char *msg,
     size_t len, struct buf *out, struct err *e) WUR;
 
+/* Whether a key signs mail From domain (or a parent of it). */
+int dkim_signer_covers(const struct dkim_signer *s, const char *domain);
+
 /* The From domain dkim_signer_sign() would choose keys by. */
 int dkim_from_domain(const char *msg, size_t len, char *out, size_t n,
     struct err *e) WUR;

@@ -51,6 +51,7 @@ struct dns_query {
 	struct dns_query *next;	/* on the ready list */
 	int lookups;		/* outstanding, plus a guard while starting */
 	int decided;		/* res.status and reason set by the MX stage */
+	int host_only;		/* dns_resolve_host(): no MX stage */
 	char domain[LIMIT_ADDR_DOMAIN + 1];
 	char temp_why[LIMIT_DNS_REASON];	/* first temporary host failure */
 	struct dns_lookup lk[LIMIT_DNS_HOSTS][2];
@@ -243,11 +244,13 @@ build_result(struct dns_query *q)
 	if (q->res.nhosts > 0)
 		return;
 	if (temp)
-		decide(q, DNS_TEMP, "%s: %s: %s", q->domain, q->res.implicit ?
+		decide(q, DNS_TEMP, "%s: %s: %s", q->domain, q->host_only ?
+		    "address look-up failed" : q->res.implicit ?
 		    "no MX, and the address look-up failed" :
 		    "no address for any MX host yet", q->temp_why);
 	else
-		decide(q, DNS_PERM, "%s: %s", q->domain, q->res.implicit ?
+		decide(q, DNS_PERM, "%s: %s", q->domain, q->host_only ?
+		    "no A/AAAA record" : q->res.implicit ?
 		    "no MX and no A/AAAA record" :
 		    "no MX host has an address");
 }
@@ -505,9 +508,9 @@ dns_free(struct dns *d)
 	ares_library_cleanup();
 }
 
-int
-dns_resolve_mx(struct dns *d, const char *domain, dns_cb cb, void *ctx,
-    struct err *e)
+static int
+resolve_start(struct dns *d, const char *domain, int mx, dns_cb cb,
+    void *ctx, struct err *e)
 {
 	struct dns_query *q;
 
@@ -521,13 +524,34 @@ dns_resolve_mx(struct dns *d, const char *domain, dns_cb cb, void *ctx,
 	q->ctx = ctx;
 	snprintf(q->domain, sizeof(q->domain), "%s", domain);
 	q->res.domain = q->domain;
-	q->lookups = 2;		/* the MX look-up and our guard */
+	q->lookups = 2;		/* the first look-up and our guard */
 	d->pending++;
 	d->in_resolve++;
-	ares_query(d->ch, q->domain, ns_c_in, ns_t_mx, on_mx, q);
+	if (mx)
+		ares_query(d->ch, q->domain, ns_c_in, ns_t_mx, on_mx, q);
+	else {
+		q->lookups--;
+		q->host_only = 1;
+		implicit_mx(q);
+		start_hosts(q);
+	}
 	lookup_done(q);
 	d->in_resolve--;
 	return 0;
+}
+
+int
+dns_resolve_mx(struct dns *d, const char *domain, dns_cb cb, void *ctx,
+    struct err *e)
+{
+	return resolve_start(d, domain, 1, cb, ctx, e);
+}
+
+int
+dns_resolve_host(struct dns *d, const char *host, dns_cb cb, void *ctx,
+    struct err *e)
+{
+	return resolve_start(d, host, 0, cb, ctx, e);
 }
 
 size_t

@@ -107,6 +107,14 @@ void dns_free(struct dns *d);
 int dns_resolve_mx(struct dns *d, const char *domain, dns_cb cb, void *ctx,
     struct err *e) WUR;
 
+/*
+ * A named next hop (a relay or route host): its A and AAAA addresses
+ * only, as one host in the result; never its MX. DNS_PERM when it has
+ * neither.
+ */
+int dns_resolve_host(struct dns *d, const char *host, dns_cb cb, void *ctx,
+    struct err *e) WUR;
+
 /* Resolutions started and not yet called back. */
 size_t dns_pending(const struct dns *d);
 

@@ -102,4 +102,16 @@
 /* Error messages carried up to the CLI. */
 #define LIMIT_ERR_MSG		1024
 
+/* The send loop (scheduler.c); the shaping config will override these. */
+#define LIMIT_SEND_INFLIGHT	512	/* jobs loaded, rendering or queued */
+#define LIMIT_SEND_LOAD_MIN	64	/* load when this many jobs are free */
+#define LIMIT_SEND_CONNS	100	/* connections at once, in all */
+#define LIMIT_SEND_HOP_CONNS	20	/* ... to one next hop */
+#define LIMIT_SEND_CONN_MSGS	100	/* messages over one connection */
+#define LIMIT_SEND_HOPS		8	/* addresses tried per destination */
+#define LIMIT_SEND_CONNECT_MS	(30 * 1000)
+#define LIMIT_SEND_IDLE_MS	(5 * 1000)	/* an unused connection */
+#define LIMIT_SEND_QUIT_MS	(5 * 1000)	/* the end of a run, at most */
+#define LIMIT_SEND_TICK_MS	100	/* outcomes are committed this often */
+
 #endif

@@ -276,4 +276,55 @@ int store_list_attr_count(struct store *st, int64_t list_id,
 int store_delivery_counts(struct store *st, int64_t campaign_id,
     store_count_cb cb, void *ctx, struct err *e) WUR;
 
+/* ------------------------------------------------------------ sending */
+
+/* Deliveries a run left 'sending' (it died) back to 'pending'. */
+int store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
+    struct err *e) WUR;
+
+/* Where the claim goes on from: after this key; all zero at the start. */
+struct store_cursor {
+	char domain[256];
+	int64_t recipient_id;
+};
+
+struct store_claimed {
+	const char *domain;
+	int64_t recipient_id;
+	const char *address;
+	const char *attrs;		/* a JSON object */
+	size_t attrs_len;
+	int64_t first_attempt_at;	/* now, on a first attempt */
+};
+
+typedef int (*store_claim_cb)(const struct store_claimed *c, void *ctx);
+
+/*
+ * Marks up to limit pending deliveries after *cur, in key order, as
+ * 'sending' (their first attempt now, unless they had one), hands each
+ * to cb, and moves *cur past them; *n is 0 when none is left. One
+ * transaction.
+ */
+int store_send_claim(struct store *st, int64_t campaign_id,
+    struct store_cursor *cur, int limit, store_claim_cb cb, void *ctx,
+    int *n, struct err *e) WUR;
+
+struct store_outcome {
+	const char *domain;
+	int64_t recipient_id;
+	const char *status;	/* delivered, deferred, bounced, failed, or
+				   pending: handed back untried */
+	const char *reply;
+	const char *dsn;
+	const char *relay;
+};
+
+/* Records n outcomes and their events in one transaction. */
+int store_send_record(struct store *st, int64_t campaign_id,
+    const struct store_outcome *o, int n, struct err *e) WUR;
+
+/* Deliveries not yet final: pending, sending or deferred. */
+int store_send_left(struct store *st, int64_t campaign_id, int64_t *left,
+    struct err *e) WUR;
+
 #endif

@@ -1,0 +1,131 @@
+/*
+ * scheduler.h - the send loop: one thread that owns every destination,
+ * every connection and the DNS resolver, fed by a pool of render and sign
+ * workers (workers.h).
+ *
+ * sched_run() asks ops->load() for deliveries a bounded number at a time
+ * (never more than sched_config.inflight jobs exist), has each rendered
+ * and signed by ops->render() on a worker thread, and sends it over a
+ * pooled connection to its next hop. Each job ends in exactly one
+ * ops->outcome() call on the loop thread, then its struct is reused.
+ *
+ * Routing, per recipient domain: a delivery.routes entry (exact or
+ * "*.suffix"), else the relay in relay mode, else the domain's MX hosts
+ * (dns.h: preference order, implicit MX, null MX, temporary failures
+ * never falling back). A destination is resolved once while it has work.
+ * Its next hops are tried in order: a hop whose connection fails before
+ * the session is ready, while it has no working connection, is dead for
+ * this run and its queue moves to the destination's next hop; when none
+ * is left every delivery queued for it ends with the last hop's failure
+ * (deferred, unless every hop failed permanently).
+ * A failure while other connections to the hop work lowers that hop's
+ * connection cap to what it is serving (a server limiting connections).
+ *
+ * Pool: connections are reused for the next message to the same next
+ * hop (address, port, TLS policy, credentials; the HELO name and source
+ * address are one per run) up to conn_msgs messages, and closed after
+ * idle_ms unused; one that failed is never reused (the session ends).
+ * At most conns connections in all and hop_conns per next hop.
+ *
+ * Stopping: when *stop becomes non-zero, nothing more is loaded, queued
+ * jobs end SCHED_UNSENT and messages on the wire are finished.
+ */
+#ifndef POSTBOTE_SCHEDULER_H
+#define POSTBOTE_SCHEDULER_H
+
+#include <signal.h>
+#include <stdint.h>
+#include "buf.h"
+#include "config.h"
+#include "err.h"
+#include "limits.h"
+#include "workers.h"
+
+struct sched_dest;
+
+enum sched_status {
+	SCHED_DELIVERED,
+	SCHED_DEFERRED,
+	SCHED_BOUNCED,
+	SCHED_FAILED,		/* could not be rendered or signed */
+	SCHED_UNSENT		/* never tried: stopped first */
+};
+
+struct sched_job {
+	struct workers_job node;	/* first: the pool links it */
+	/* Set by ops->load(). */
+	char domain[LIMIT_ADDR_DOMAIN + 1];	/* as the store keys it */
+	char rcpt[LIMIT_ADDR + 1];
+	int64_t recipient_id;
+	int64_t date_ms;
+	struct buf attrs;
+	/* Set by ops->render(). */
+	int render_rc;		/* 0, else an EX_ code: fails unsent */
+	char render_err[LIMIT_ERR_MSG];
+	char from[LIMIT_ADDR + 1];	/* the reverse-path */
+	struct buf msg;		/* the signed message, CRLF */
+	int eightbit;
+	/* The scheduler's. */
+	int64_t t0;
+	struct sched_dest *dest;
+	struct sched_job *next;
+};
+
+struct sched_outcome {
+	enum sched_status status;
+	int code;		/* the reply's; 0: decided locally */
+	const char *dsn;	/* "5.1.1"; "" when none */
+	const char *text;	/* the reply or the local reason */
+	const char *relay;	/* "mx.example.com[192.0.2.1]:25", "none" */
+	const char *tls;	/* "TLSv1.3/.../verified", "none" */
+	int64_t delay_ms;	/* from loading to the outcome */
+};
+
+struct sched_ops {
+	void *ctx;
+	/* Fills jobs[0..n) from the store; the count, 0 when done, -1. */
+	int (*load)(void *ctx, struct sched_job **jobs, int n,
+	    struct err *e);
+	/* On a worker thread. */
+	void (*render)(void *ctx, int worker, struct sched_job *j);
+	/* On the loop thread; -1 stops the run with e. */
+	int (*outcome)(void *ctx, const struct sched_job *j,
+	    const struct sched_outcome *o, struct err *e);
+	/* At least every LIMIT_SEND_TICK_MS and once at the end. */
+	int (*tick)(void *ctx, struct err *e);
+};
+
+struct sched_config {
+	const struct config *cfg;
+	const char *helo;
+	/* Passwords read by the caller: for cfg->routes[i] and the relay. */
+	const char *const *route_pass;
+	const char *relay_pass;
+	int workers;
+	int inflight;		/* jobs at once; 0: LIMIT_SEND_INFLIGHT */
+	int conns;		/* 0: LIMIT_SEND_CONNS */
+	int hop_conns;		/* 0: LIMIT_SEND_HOP_CONNS */
+	int conn_msgs;		/* 0: LIMIT_SEND_CONN_MSGS */
+	volatile sig_atomic_t *stop;
+};
+
+struct sched_stats {
+	int64_t loaded;
+	int64_t outcomes[SCHED_UNSENT + 1];
+	int64_t connections;
+	int64_t conn_failures;
+	int64_t dns_lookups;
+};
+
+/*
+ * Runs until every loaded job has its outcome and no more can be loaded.
+ * EX_CONFIG for a bad CA file or session setting, EX_OSERR for the loop,
+ * or what ops->load(), ops->outcome() or ops->tick() failed with.
+ */
+int sched_run(const struct sched_config *sc, const struct sched_ops *ops,
+    struct sched_stats *stats, struct err *e) WUR;
+
+/* "delivered", "deferred", "bounced", "failed", "unsent". */
+const char *sched_status_name(enum sched_status s);
+
+#endif

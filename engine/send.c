@@ -1,0 +1,486 @@
+/*
+ * send.c - one campaign's send run; see send.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "dkim.h"
+#include "render.h"
+#include "send.h"
+#include "smtp.h"
+#include "xalloc.h"
+
+#define SEND_BATCH	1024	/* outcomes per commit, at most */
+
+struct send_worker {
+	struct render_ctx x;
+};
+
+struct send_out {
+	char domain[LIMIT_ADDR_DOMAIN + 1];
+	int64_t recipient_id;
+	const char *status;
+	char reply[LIMIT_SMTP_TEXT + 16];
+	char dsn[SMTP_DSN_MAX];
+	char relay[LIMIT_ADDR_DOMAIN + 64];
+};
+
+struct send_run {
+	struct store *st;
+	const struct send_opts *o;
+	int64_t campaign_id;
+	const char *campaign;
+	struct render *render;
+	struct dkim_signer *signer;	/* NULL: --no-dkim */
+	struct send_worker *w;
+	int nworkers;
+	struct store_cursor cur;
+	struct send_out *out;
+	int nout;
+};
+
+/* ---------------------------------------------------------- secrets */
+
+/* A secret file like a key file: ours alone (ssh's rule). */
+static int
+send_read_secret(const char *path, char *out, size_t n, struct err *e)
+{
+	struct stat sb;
+	ssize_t got;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return err_set(e, EX_NOINPUT, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return err_set(e, EX_CONFIG, "%s: not a regular file", path);
+	}
+	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		return err_set(e, EX_CONFIG, "%s: group or others may read "
+		    "this password file; chmod 600 it", path);
+	}
+	got = read(fd, out, n - 1);
+	close(fd);
+	if (got < 0)
+		return err_set(e, EX_IOERR, "%s: %s", path, strerror(errno));
+	out[got] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
+	if (out[0] == '\0')
+		return err_set(e, EX_CONFIG, "%s: the password is empty", path);
+	return 0;
+}
+
+static int
+send_password(const struct config_hop *h, const char *where, char **out,
+    struct err *e)
+{
+	char pass[LIMIT_SMTP_CRED + 2];
+	const char *v;
+
+	*out = NULL;
+	if (h->username == NULL)
+		return 0;
+	if (h->password_file != NULL) {
+		if (send_read_secret(h->password_file, pass, sizeof(pass),
+		    e) < 0)
+			return -1;
+	} else {
+		if ((v = getenv(h->password_env)) == NULL || *v == '\0')
+			return err_set(e, EX_CONFIG, "%s: the environment "
+			    "variable %s holding the password is not set",
+			    where, h->password_env);
+		snprintf(pass, sizeof(pass), "%s", v);
+	}
+	*out = xstrdup(pass);
+	explicit_bzero(pass, sizeof(pass));
+	return 0;
+}
+
+static void
+send_passwords_free(char **pass, size_t n)
+{
+	size_t i;
+
+	for (i = 0; pass != NULL && i < n; i++)
+		if (pass[i] != NULL) {
+			explicit_bzero(pass[i], strlen(pass[i]));
+			free(pass[i]);
+		}
+	free(pass);
+}
+
+/* [0..nroutes) the routes', [nroutes] the relay's. */
+static int
+send_passwords(const struct config *cfg, char ***out, struct err *e)
+{
+	char **pass = xcalloc(cfg->nroutes + 1, sizeof(*pass));
+	char where[LIMIT_ADDR_DOMAIN + 32];
+	size_t i;
+
+	*out = pass;
+	for (i = 0; i < cfg->nroutes; i++) {
+		snprintf(where, sizeof(where), "delivery.routes.%.200s",
+		    cfg->routes[i].pattern);
+		if (send_password(&cfg->routes[i].hop, where, &pass[i], e) < 0)
+			return -1;
+	}
+	return send_password(&cfg->relay, "delivery.relay",
+	    &pass[cfg->nroutes], e);
+}
+
+/* ------------------------------------------------------ the three ops */
+
+static int
+send_claimed(const struct store_claimed *c, void *ctx)
+{
+	struct sched_job ***slot = ctx;
+	struct sched_job *j = *(*slot)++;
+
+	snprintf(j->domain, sizeof(j->domain), "%s", c->domain);
+	snprintf(j->rcpt, sizeof(j->rcpt), "%s", c->address);
+	j->recipient_id = c->recipient_id;
+	j->date_ms = c->first_attempt_at;
+	buf_reset(&j->attrs);
+	if (buf_add(&j->attrs, c->attrs, c->attrs_len) < 0)
+		buf_reset(&j->attrs);	/* over LIMIT_ATTRS: render fails */
+	return 0;
+}
+
+static int
+send_load(void *ctx, struct sched_job **jobs, int n, struct err *e)
+{
+	struct send_run *r = ctx;
+	struct sched_job **slot = jobs;
+	int got;
+
+	if (store_send_claim(r->st, r->campaign_id, &r->cur, n,
+	    send_claimed, &slot, &got, e) < 0)
+		return -1;
+	return got;
+}
+
+static int
+send_has_8bit(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80)
+			return 1;
+	return 0;
+}
+
+static void
+send_render(void *ctx, int worker, struct sched_job *j)
+{
+	struct send_run *r = ctx;
+	struct render_ctx *x = &r->w[worker].x;
+	struct render_rcpt rc;
+	json_error_t je;
+	struct err e = { 0 };
+
+	buf_reset(&j->msg);
+	rc.id = j->recipient_id;
+	rc.address = j->rcpt;
+	rc.date_ms = j->date_ms;
+	rc.attrs = json_loadb(j->attrs.data, j->attrs.len, 0, &je);
+	if (rc.attrs == NULL) {
+		err_set(&e, EX_DATAERR, "attributes: %s", je.text);
+		goto fail;
+	}
+	if (render_message(r->render, &rc, x, &e) < 0)
+		goto fail;
+	render_envelope(r->render, &rc, x, j->from, sizeof(j->from));
+	if (r->signer != NULL && dkim_signer_sign(r->signer, x->msg.data,
+	    x->msg.len, &j->msg, &e) < 0)
+		goto fail;
+	if (buf_add(&j->msg, x->msg.data, x->msg.len) < 0) {
+		err_set(&e, EX_DATAERR, "the message is over %d bytes",
+		    LIMIT_MESSAGE);
+		goto fail;
+	}
+	j->eightbit = send_has_8bit(j->msg.data, j->msg.len);
+	json_decref(rc.attrs);
+	return;
+fail:
+	json_decref(rc.attrs);
+	j->render_rc = e.code ? e.code : EX_SOFTWARE;
+	snprintf(j->render_err, sizeof(j->render_err), "%s", e.msg);
+}
+
+static void
+send_log(const struct send_run *r, const struct sched_job *j,
+    const struct sched_outcome *o)
+{
+	char when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	if (r->o->log == NULL)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(r->o->log, "%s.%03ldZ campaign=%s to=<%s> relay=%s "
+	    "delay=%.2f tls=%s dsn=%s status=%s (", when,
+	    ts.tv_nsec / 1000000, r->campaign, j->rcpt, o->relay,
+	    (double)o->delay_ms / 1000.0, o->tls,
+	    o->dsn[0] ? o->dsn : "-", sched_status_name(o->status));
+	if (o->code > 0)
+		fprintf(r->o->log, "%d ", o->code);
+	fprintf(r->o->log, "%s)\n", o->text);
+}
+
+static int
+send_flush(void *ctx, struct err *e)
+{
+	struct send_run *r = ctx;
+	struct store_outcome o[SEND_BATCH];
+	int i;
+
+	for (i = 0; i < r->nout; i++) {
+		o[i].domain = r->out[i].domain;
+		o[i].recipient_id = r->out[i].recipient_id;
+		o[i].status = r->out[i].status;
+		o[i].reply = r->out[i].reply;
+		o[i].dsn = r->out[i].dsn;
+		o[i].relay = r->out[i].relay;
+	}
+	if (r->o->log != NULL)
+		fflush(r->o->log);
+	if (store_send_record(r->st, r->campaign_id, o, r->nout, e) < 0)
+		return -1;
+	r->nout = 0;
+	return 0;
+}
+
+static int
+send_outcome(void *ctx, const struct sched_job *j,
+    const struct sched_outcome *o, struct err *e)
+{
+	struct send_run *r = ctx;
+	struct send_out *so = &r->out[r->nout];
+
+	if (o->status != SCHED_UNSENT)
+		send_log(r, j, o);
+	snprintf(so->domain, sizeof(so->domain), "%s", j->domain);
+	so->recipient_id = j->recipient_id;
+	so->status = o->status == SCHED_UNSENT ? "pending" :
+	    sched_status_name(o->status);
+	if (o->code > 0)
+		snprintf(so->reply, sizeof(so->reply), "%d %s", o->code,
+		    o->text);
+	else
+		snprintf(so->reply, sizeof(so->reply), "%s", o->text);
+	snprintf(so->dsn, sizeof(so->dsn), "%s", o->dsn);
+	snprintf(so->relay, sizeof(so->relay), "%s", o->relay);
+	if (++r->nout == SEND_BATCH)
+		return send_flush(r, e);
+	return 0;
+}
+
+/* ----------------------------------------------------------- the run */
+
+struct send_campaign_state {
+	int64_t id;
+	char status[16];
+	char from_addr[LIMIT_ADDR + 1];
+	int64_t scheduled_at;
+};
+
+static int
+send_state_cb(const struct campaign_info *c, void *ctx)
+{
+	struct send_campaign_state *cs = ctx;
+
+	cs->id = c->id;
+	snprintf(cs->status, sizeof(cs->status), "%s", c->status);
+	snprintf(cs->from_addr, sizeof(cs->from_addr), "%s", c->from_addr);
+	cs->scheduled_at = c->scheduled_at;
+	return 0;
+}
+
+int
+send_start(struct store *st, const struct config *cfg, const char *name,
+    int64_t *created, struct err *e)
+{
+	struct render *r;
+	const char **urls;
+	int64_t id;
+	int i, n, rc;
+
+	if (render_load(st, cfg, name, NULL, 0, &r, &id, e) < 0)
+		return -1;
+	n = render_nlinks(r);
+	urls = xcalloc((size_t)n + 1, sizeof(*urls));
+	for (i = 0; i < n; i++)
+		urls[i] = render_link(r, i);
+	rc = store_campaign_links(st, id, urls, n, e);
+	free(urls);
+	render_close(r);
+	if (rc < 0)
+		return -1;
+	return store_campaign_start(st, name, created, e);
+}
+
+/* Starts what is due; refuses what cannot send. */
+static int
+send_prepare(struct store *st, const struct config *cfg, const char *name,
+    struct send_campaign_state *cs, struct send_result *res, struct err *e)
+{
+	if (strcmp(cs->status, "scheduled") == 0 &&
+	    cs->scheduled_at > store_now_ms())
+		return err_set(e, EX_TEMPFAIL, "campaign %s is scheduled for "
+		    "later; `postbote campaign start %s` starts it now", name,
+		    name);
+	if (strcmp(cs->status, "draft") == 0 ||
+	    strcmp(cs->status, "scheduled") == 0)
+		return send_start(st, cfg, name, &res->started, e);
+	if (strcmp(cs->status, "running") == 0)
+		return store_send_reclaim(st, cs->id, &res->reclaimed, e);
+	if (strcmp(cs->status, "paused") == 0)
+		return err_set(e, EX_DATAERR, "campaign %s is paused; "
+		    "`postbote campaign resume %s` first", name, name);
+	return err_set(e, EX_DATAERR, "campaign %s is %s: nothing to send",
+	    name, cs->status);
+}
+
+static int
+send_signer(const struct config *cfg, const struct send_opts *o,
+    const char *from_addr, struct dkim_signer **out, struct err *e)
+{
+	const char *at = strrchr(from_addr, '@');
+
+	*out = NULL;
+	if (o->no_dkim)
+		return 0;
+	if (dkim_signer_open(cfg->dkim, cfg->ndkim, out, e) < 0)
+		return -1;
+	if (at != NULL && dkim_signer_covers(*out, at + 1))
+		return 0;
+	err_set(e, EX_CONFIG, "campaign %s: no DKIM key covers the From "
+	    "domain %s; add one to the config's \"dkim\" list (`postbote dkim"
+	    " keygen` makes it) or send with --no-dkim", o->campaign,
+	    at != NULL ? at + 1 : from_addr);
+	dkim_signer_close(*out);
+	*out = NULL;
+	return -1;
+}
+
+static int
+send_helo(const struct config *cfg, char *out, size_t n)
+{
+	if (cfg->hostname != NULL) {
+		snprintf(out, n, "%s", cfg->hostname);
+		return 0;
+	}
+	if (gethostname(out, n) < 0 || out[0] == '\0')
+		snprintf(out, n, "localhost");
+	out[n - 1] = '\0';
+	return 0;
+}
+
+static int
+send_workers(const struct config *cfg, const struct send_opts *o)
+{
+	long cores;
+
+	if (o->workers > 0)
+		return o->workers;
+	if (cfg->workers > 0)
+		return cfg->workers;
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores < 1 ? 1 : cores > LIMIT_WORKERS ? LIMIT_WORKERS :
+	    (int)cores;
+}
+
+static int
+send_run_sched(struct send_run *r, const struct config *cfg,
+    char **pass, struct send_result *res, struct err *e)
+{
+	struct sched_config sc;
+	struct sched_ops ops = { r, send_load, send_render, send_outcome,
+	    send_flush };
+	char helo[LIMIT_SMTP_HELO + 1];
+	int i, rc;
+
+	memset(&sc, 0, sizeof(sc));
+	(void)send_helo(cfg, helo, sizeof(helo));
+	sc.cfg = cfg;
+	sc.helo = helo;
+	sc.route_pass = (const char *const *)pass;
+	sc.relay_pass = pass[cfg->nroutes];
+	sc.workers = r->nworkers;
+	sc.stop = r->o->stop;
+	r->w = xcalloc((size_t)r->nworkers, sizeof(*r->w));
+	for (i = 0; i < r->nworkers; i++)
+		render_ctx_init(&r->w[i].x);
+	r->out = xcalloc(SEND_BATCH, sizeof(*r->out));
+	rc = sched_run(&sc, &ops, &res->stats, e);
+	if (rc < 0 && r->nout > 0) {
+		/* Keep what is known; the first error is the one to report. */
+		struct err ignored;
+		(void)send_flush(r, &ignored);
+	}
+	for (i = 0; i < r->nworkers; i++)
+		render_ctx_free(&r->w[i].x);
+	free(r->w);
+	free(r->out);
+	return rc;
+}
+
+int
+send_campaign(struct store *st, const struct config *cfg,
+    const struct send_opts *o, struct send_result *res, struct err *e)
+{
+	struct send_campaign_state cs;
+	struct send_run r;
+	struct timespec t0, t1;
+	char **pass = NULL;
+	const char *status;
+	int rc = -1;
+
+	memset(res, 0, sizeof(*res));
+	memset(&r, 0, sizeof(r));
+	memset(&cs, 0, sizeof(cs));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r.st = st;
+	r.o = o;
+	r.campaign = o->campaign;
+	r.nworkers = send_workers(cfg, o);
+	if (send_passwords(cfg, &pass, e) < 0 ||
+	    store_campaign_get(st, o->campaign, send_state_cb, &cs, e) < 0 ||
+	    send_signer(cfg, o, cs.from_addr, &r.signer, e) < 0 ||
+	    send_prepare(st, cfg, o->campaign, &cs, res, e) < 0 ||
+	    render_load(st, cfg, o->campaign, NULL, 0, &r.render,
+	    &r.campaign_id, e) < 0)
+		goto out;
+	res->campaign_id = r.campaign_id;
+	if (send_run_sched(&r, cfg, pass, res, e) < 0 ||
+	    store_send_left(st, r.campaign_id, &res->left, e) < 0)
+		goto out;
+	if (res->left == 0 && (o->stop == NULL || !*o->stop)) {
+		if (store_campaign_action(st, o->campaign, "finish", 0,
+		    &status, e) < 0)
+			goto out;
+		res->done = 1;
+	}
+	rc = 0;
+out:
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	render_close(r.render);
+	dkim_signer_close(r.signer);
+	send_passwords_free(pass, cfg->nroutes + 1);
+	return rc;
+}

@@ -169,15 +169,24 @@ stage_now(const struct smtp *s)
 
 /* ------------------------------------------------------------ text */
 
-/* Stars out every occurrence of each credential. */
+/*
+ * Stars out every occurrence of each credential. A user name of one to
+ * three characters is left alone, with its base64 form: starring every
+ * "u" in "queued" hides the reply and protects nothing (the user name is
+ * not the secret; the password is, whatever its length).
+ */
+#define SCRUB_USER_MIN	4
+
 static void
 scrub(const struct smtp *s, char *p, size_t n)
 {
 	char *hit, *end = p + n;
 	size_t i, k;
+	int short_user = s->user != NULL && strlen(s->user) < SCRUB_USER_MIN;
 
 	for (i = 0; i < NSECRET; i++) {
-		if (s->secret[i] == NULL || (k = strlen(s->secret[i])) == 0)
+		if (s->secret[i] == NULL || (k = strlen(s->secret[i])) == 0 ||
+		    (short_user && (i == 0 || i == 2)))
 			continue;
 		hit = p;
 		while ((hit = memmem(hit, (size_t)(end - hit), s->secret[i],

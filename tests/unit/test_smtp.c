@@ -46,6 +46,9 @@ static const struct smtp_config cfg_auth_clear = { .helo = HELO_NAME,
     .auth_user = USER, .auth_pass = PASS };
 static const struct smtp_config cfg_auth_clear_ok = { .helo = HELO_NAME,
     .auth_user = USER, .auth_pass = PASS, .auth_plaintext = 1 };
+static const struct smtp_config cfg_auth_short = { .helo = HELO_NAME,
+    .tls = SMTP_TLS_REQUIRE, .implicit_tls = 1, .auth_user = "u",
+    .auth_pass = "pw-long-1" };
 static const struct smtp_config cfg_auth_may = { .helo = HELO_NAME,
     .tls = SMTP_TLS_MAY, .auth_user = USER, .auth_pass = PASS };
 
@@ -590,6 +593,13 @@ static const struct tcase cases[] = {
 	      "535 5.7.8 you sent AGFsaWNlQGV4YW1wbGUub3JnAHMzY3JldC1QYTU1\r\n",
 	      QUIT } },
 	  "closed=temp 535 5.7.8", "bad password *********** for" },
+	{ "a one-letter user name is not starred out of every word",
+	  &cfg_auth_short, { NULL }, 0, {
+	    { GREET, EHLO },
+	    { "250-mx\r\n250 AUTH PLAIN\r\n", "AUTH PLAIN AHUAcHctbG9uZy0x\r\n" },
+	    { "535 5.7.8 user u queued, password pw-long-1 refused\r\n",
+	      QUIT } },
+	  "closed=temp 535 5.7.8", "user u queued, password ********* refused" },
 	{ "AUTH over plaintext refused unless allowed", &cfg_auth_clear,
 	  { &m_one }, 0, {
 	    { GREET, EHLO },

@@ -57,17 +57,81 @@ step "8. the welcome mail, with a text part derived from its HTML"
 run template preview welcome --attrs '{"first_name": "jürgen", "plan": "team", "seats": 12}' > "$dir/welcome.eml"
 /usr/bin/python3 "$top/tests/tools/msgcheck.py" part "$dir/welcome.eml" text
 
-step "9. a DKIM key for the sending domain, and the DNS record to publish"
-run dkim keygen --domain demo.example --selector s1 --algorithm ed25519 \
-	--output "$dir/s1.demo.example.pem"
-ls -l "$dir/s1.demo.example.pem"
+step "9. DKIM keys for the sending domain, and the DNS records to publish"
+run dkim keygen --domain demo.example --selector s1 --algorithm rsa \
+	--output "$dir/s1.demo.example.pem" | tee "$dir/s1.txt"
+run dkim keygen --domain demo.example --selector e1 --algorithm ed25519 \
+	--output "$dir/e1.demo.example.pem" | tee "$dir/e1.txt"
+ls -l "$dir"/*.pem
+
+step "10. a local SMTP server (tests/tools/smtpd.py) standing in for the relay"
+/usr/bin/python3 "$top/tests/tools/smtpd.py" --listen 127.0.0.1:0 \
+	--port-file "$dir/smtpd.port" --maildir "$dir/mail" \
+	--rcpt-rule '^ghost=550 5.1.1 No such user here' \
+	--rcpt-rule '^busy=452 4.2.2 Mailbox full, try later' 2>"$dir/smtpd.err" &
+smtpd=$!
+trap 'kill $smtpd 2>/dev/null' EXIT
+for _ in $(seq 50); do [ -s "$dir/smtpd.port" ] && break; sleep 0.1; done
+port=$(cat "$dir/smtpd.port")
+cat > "$POSTBOTE_CONFIG" <<JSON
+{ "hostname": "mail.demo.example",
+  "tracking": { "base_url": "https://t.demo.example" },
+  "bounces": { "return_path_domain": "bounce.demo.example" },
+  "delivery": { "mode": "relay",
+                "relay": { "host": "127.0.0.1", "port": $port, "tls": "none" } },
+  "dkim": [ { "domain": "demo.example", "selector": "s1",
+              "algorithm": "rsa-sha256", "key_file": "$dir/s1.demo.example.pem" },
+            { "domain": "demo.example", "selector": "e1",
+              "algorithm": "ed25519-sha256", "key_file": "$dir/e1.demo.example.pem" } ] }
+JSON
+echo "(config: $POSTBOTE_CONFIG, the relay on 127.0.0.1:$port)"
+# Two recipients the server refuses, one for good and one for now.
+cat > "$dir/extra.csv" <<'CSV'
+email,first_name,plan,country
+ghost@example.com,Casper,pro,DE
+busy@example.org,Bea,team,AT
+CSV
+run list import demo "$dir/extra.csv"
+run campaign create december --list demo --template newsletter \
+	--from 'Demo News <news@demo.example>' --list-id 'Demo News <news.demo.example>' \
+	--segment "plan in ('pro', 'team') and country in ('DE', 'AT', 'CH')"
+
+step "11. send it: render, sign (rsa-sha256 and ed25519-sha256), deliver, record"
+run send december --log "$dir/send.log"
+echo "--- the first lines of the delivery log ($dir/send.log):"
+head -n 3 "$dir/send.log"
+echo "--- and the refused ones:"
+grep -v 'status=delivered' "$dir/send.log" || true
+run campaign show december
+sqlite3 -header -column "$POSTBOTE_DB" "SELECT status, count(*) AS deliveries FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE c.name = 'december' GROUP BY status" 2>/dev/null || true
+
+step "12. what the server received, checked from outside: Python's email package parses each message, python3-dkim verifies both signatures"
+/usr/bin/python3 - "$dir" <<'PY'
+import email, glob, re, sys
+import dkim
+d = sys.argv[1]
+dns = {}
+for f in ("s1.txt", "e1.txt"):
+    m = re.match(r'(\S+) IN TXT (.*)$', open(f"{d}/{f}").read().strip())
+    dns[m.group(1) + "."] = "".join(re.findall(r'"([^"]*)"', m.group(2))).encode()
+n = good = 0
+for path in sorted(glob.glob(f"{d}/mail/*.eml")):
+    raw = open(path, "rb").read()
+    msg = email.message_from_bytes(raw)
+    sigs = msg.get_all("DKIM-Signature") or []
+    ok = all(dkim.DKIM(raw).verify(idx=i, dnsfunc=lambda n, timeout=5: dns[n.decode()])
+             for i in range(len(sigs)))
+    n += 1
+    good += ok and len(sigs) == 2
+    if n == 1:
+        print(f"first message: To: {msg['To']}  Subject: {msg['Subject']}")
+print(f"{n} messages received, {good} with both DKIM signatures valid")
+sys.exit(0 if n > 0 and good == n else 1)
+PY
 
 cat <<'MSG'
 
 == Not built yet
-  - signing each message in a send, starting a local SMTP server and
-    delivering over SMTP (postbote send): the signer, the SMTP state
-    machine and MX resolution exist, the event loop that joins them not
+  - retries of the deferred delivery on a schedule, throttling per domain
   - the campaign report (postbote report)
-These steps join the demo as they land; the deliveries above stay pending.
 MSG

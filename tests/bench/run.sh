@@ -5,3 +5,4 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/foundation.sh" "$1"
 sh "$here/render.sh" "$(basename "$(dirname "$1")")"
+sh "$here/send.sh" "$1"

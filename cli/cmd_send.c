@@ -18,7 +18,8 @@ static void
 send_on_signal(int sig)
 {
 	(void)sig;
-	send_stop = 1;
+	if (send_stop < 2)
+		send_stop++;
 }
 
 static const char send_usage[] =
@@ -35,8 +36,9 @@ static const char send_usage[] =
     "  --log FILE     append one line per delivery to FILE (\"-\": stdout);\n"
     "                 default stderr\n"
     "  --quiet        no line per delivery\n\n"
-    "SIGINT or SIGTERM stops loading, finishes the messages on the wire and\n"
-    "leaves the rest pending for the next send.\n";
+    "SIGINT or SIGTERM stops loading, finishes the messages on the wire (for\n"
+    "at most 10 s; a second signal ends them at once, deferred) and leaves the\n"
+    "rest pending for the next send.\n";
 
 static void
 send_report(struct cli *c, const struct send_opts *o,

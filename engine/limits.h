@@ -112,6 +112,7 @@
 #define LIMIT_SEND_CONNECT_MS	(30 * 1000)
 #define LIMIT_SEND_IDLE_MS	(5 * 1000)	/* an unused connection */
 #define LIMIT_SEND_QUIT_MS	(5 * 1000)	/* the end of a run, at most */
+#define LIMIT_SEND_STOP_MS	(10 * 1000)	/* after a stop, for the wire */
 #define LIMIT_SEND_TICK_MS	100	/* outcomes are committed this often */
 
 #endif

@@ -147,6 +147,8 @@ struct sched {
 	int njobs, inflight;
 	int exhausted;
 	int stopping;
+	int64_t stop_at;	/* when stopping began */
+	int aborted;		/* the wire given up too */
 	struct sched_dest *dests[SCHED_BUCKETS];
 	struct sched_hop *hops[SCHED_BUCKETS];
 	struct sched_hop *starving;
@@ -218,12 +220,19 @@ sched_status_name(enum sched_status st)
 	return st <= SCHED_UNSENT ? names[st] : "?";
 }
 
+/*
+ * force: MOD even when the interest looks unchanged. c-ares may close a
+ * socket and open another that gets the same number between two looks;
+ * the closed one left the epoll set with it, so MOD fails (ENOENT) and
+ * the new one is added.
+ */
 static void
-watch_set(struct sched *s, struct sched_watch *w, uint32_t events)
+watch_update(struct sched *s, struct sched_watch *w, uint32_t events,
+    int force)
 {
 	struct epoll_event ev;
 
-	if (w->events == events)
+	if (w->events == events && !force)
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.events = events;
@@ -232,9 +241,14 @@ watch_set(struct sched *s, struct sched_watch *w, uint32_t events)
 		(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, w->fd, &ev);
 	else if (w->events == 0 ||
 	    epoll_ctl(s->ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		/* MOD fails with ENOENT when the fd was closed and reused. */
 		(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, w->fd, &ev);
 	w->events = events;
+}
+
+static void
+watch_set(struct sched *s, struct sched_watch *w, uint32_t events)
+{
+	watch_update(s, w, events, 0);
 }
 
 /* ------------------------------------------------------------ job ends */
@@ -1088,7 +1102,7 @@ dns_watch(struct sched *s)
 			s->wdns[k].fd = fds[i].fd;
 			s->wdns[k].events = 0;
 		}
-		watch_set(s, &s->wdns[k], want);
+		watch_update(s, &s->wdns[k], want, 1);
 	}
 }
 
@@ -1162,6 +1176,7 @@ stop_queued(struct sched *s)
 	int b;
 
 	s->stopping = 1;
+	s->stop_at = s->now;
 	for (b = 0; b < SCHED_BUCKETS; b++) {
 		for (h = s->hops[b]; h != NULL; h = h->hnext)
 			while ((j = hop_pop(h)) != NULL) {
@@ -1183,6 +1198,26 @@ stop_queued(struct sched *s)
 	}
 }
 
+/*
+ * A second signal, or messages still on the wire LIMIT_SEND_STOP_MS after
+ * the first: end every session now. Their deliveries are deferred; one
+ * the server had already taken may go twice, the in-flight case DESIGN.md
+ * invariant 1 allows.
+ */
+static void
+abort_wire(struct sched *s)
+{
+	struct sched_conn *c;
+
+	s->aborted = 1;
+	for (c = s->conns; c != NULL; c = c->next)
+		if (!c->dead) {
+			smtp_abort(conn_smtp(c->c), "the send was stopped");
+			c->knext = s->kick;
+			s->kick = c;
+		}
+}
+
 static int
 loop_once(struct sched *s, int64_t *next_tick)
 {
@@ -1192,6 +1227,9 @@ loop_once(struct sched *s, int64_t *next_tick)
 	s->now = mono_ms();
 	if (!s->stopping && (s->failed || (s->sc->stop && *s->sc->stop)))
 		stop_queued(s);
+	if (s->stopping && !s->aborted && ((s->sc->stop && *s->sc->stop > 1) ||
+	    s->now - s->stop_at > LIMIT_SEND_STOP_MS))
+		abort_wire(s);
 	(void)job_load(s);
 	conn_settle(s);
 	if (s->now >= *next_tick) {

@@ -28,7 +28,8 @@
  * At most conns connections in all and hop_conns per next hop.
  *
  * Stopping: when *stop becomes non-zero, nothing more is loaded, queued
- * jobs end SCHED_UNSENT and messages on the wire are finished.
+ * jobs end SCHED_UNSENT and messages on the wire are finished; at 2, or
+ * LIMIT_SEND_STOP_MS later, their sessions are ended too (deferred).
  */
 #ifndef POSTBOTE_SCHEDULER_H
 #define POSTBOTE_SCHEDULER_H

@@ -26,7 +26,7 @@
 #define SAMPLE_KEYS	8
 #define SAMPLE_THREADS	64
 
-#include "../san_opendkim.h"
+#include "san_opendkim.h"
 
 /* DOMAIN:SELECTOR:ALGORITHM:KEYFILE, split in place. */
 static int

@@ -1,7 +1,9 @@
 /*
- * san_opendkim.h - sanitizer settings for test programs that sign with
- * libopendkim. Include it in exactly one file of such a program: it
- * defines the two hooks the sanitizer runtime looks up.
+ * san_opendkim.h - sanitizer settings for programs that sign with
+ * libopendkim: postbote itself (cli/main.c) and the DKIM test programs.
+ * Include it in exactly one file of such a program: it defines the two
+ * hooks the sanitizer runtime looks up. Not a module: no .c, nothing
+ * exported to the library.
  */
 #ifndef POSTBOTE_SAN_OPENDKIM_H
 #define POSTBOTE_SAN_OPENDKIM_H

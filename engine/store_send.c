@@ -120,13 +120,14 @@ fail:
 	return -1;
 }
 
+/* The event goes in only beside a delivery the update found. */
 static int
 record_one(struct store *st, sqlite3_stmt *upd, sqlite3_stmt *ev,
     int64_t campaign_id, const struct store_outcome *o, int64_t now,
     struct err *e)
 {
 	sqlite3_stmt *s[2] = { upd, ev };
-	int i;
+	int i, rc;
 
 	for (i = 0; i < 2; i++) {
 		sqlite3_bind_int64(s[i], 1, campaign_id);
@@ -138,11 +139,12 @@ record_one(struct store *st, sqlite3_stmt *upd, sqlite3_stmt *ev,
 		sqlite3_bind_int64(s[i], 7, now);
 		sqlite3_bind_text(s[i], 8, o->relay, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s[i], 9, now + STORE_RETRY_MS);
-		if (sqlite3_step(s[i]) != SQLITE_DONE) {
-			sqlite3_reset(s[i]);
-			return store_sqlerr(st, e, "recording an outcome");
-		}
+		rc = sqlite3_step(s[i]);
 		sqlite3_reset(s[i]);
+		if (rc != SQLITE_DONE)
+			return store_sqlerr(st, e, "recording an outcome");
+		if (i == 0 && sqlite3_changes(st->db) == 0)
+			break;
 	}
 	return 0;
 }

@@ -150,6 +150,31 @@ t_defaults(void **state)
 	config_free(&c);
 }
 
+/* The keys the send added, read back. */
+static void
+t_send_keys(void **state)
+{
+	struct config c;
+	struct err e;
+
+	(void)state;
+	assert_int_equal(load("{\"delivery\": {\"ca_file\": \"ca.pem\", "
+	    "\"mx_port\": 2525, \"source_address\": \"::1\", \"timeouts\": "
+	    "{\"connect\": 3, \"data_end\": 60, \"idle\": 2}, \"routes\": "
+	    "{\"*.test\": {\"host\": \"127.0.0.1\", \"username\": \"u\", "
+	    "\"password_env\": \"P\", \"auth_plaintext\": true}}}}", &c, &e),
+	    0);
+	assert_string_equal(c.ca_file, "ca.pem");
+	assert_int_equal(c.mx_port, 2525);
+	assert_string_equal(c.source_address, "::1");
+	assert_int_equal(c.timeouts.connect, 3);
+	assert_int_equal(c.timeouts.data_end, 60);
+	assert_int_equal(c.timeouts.idle, 2);
+	assert_int_equal(c.timeouts.greeting, 0);
+	assert_int_equal(c.routes[0].hop.auth_plaintext, 1);
+	config_free(&c);
+}
+
 struct bad_case {
 	const char *name;
 	const char *json;
@@ -327,6 +352,27 @@ static const struct bad_case bad_cases[] = {
 	  "\"dkim[1].algorithm\": a second rsa-sha256 key for example.com" },
 	{ "workers 0", "{\"workers\": 0}",
 	  "\"workers\" must be an integer from 1 to 64" },
+	{ "mx_port 0", "{\"delivery\": {\"mx_port\": 0}}",
+	  "\"delivery.mx_port\" must be an integer from 1 to 65535" },
+	{ "ca_file empty", "{\"delivery\": {\"ca_file\": \"\"}}",
+	  "\"delivery.ca_file\" must be a non-empty string" },
+	{ "source_address a name",
+	  "{\"delivery\": {\"source_address\": \"mail.example\"}}",
+	  "\"delivery.source_address\" must be an IPv4 or IPv6 address" },
+	{ "timeouts unknown key",
+	  "{\"delivery\": {\"timeouts\": {\"dot\": 5}}}",
+	  "unknown key \"delivery.timeouts.dot\"" },
+	{ "timeouts not an object", "{\"delivery\": {\"timeouts\": 5}}",
+	  "\"delivery.timeouts\" must be an object" },
+	{ "timeouts.rcpt 0",
+	  "{\"delivery\": {\"timeouts\": {\"rcpt\": 0}}}",
+	  "\"delivery.timeouts.rcpt\" must be an integer from 1 to 3600" },
+	{ "timeouts.idle too long",
+	  "{\"delivery\": {\"timeouts\": {\"idle\": 3601}}}",
+	  "\"delivery.timeouts.idle\" must be an integer from 1 to 3600" },
+	{ "auth_plaintext not a boolean",
+	  Y("{\"host\": \"r.example\", \"auth_plaintext\": 1}"),
+	  "\"delivery.relay.auth_plaintext\" must be true or false" },
 	{ "workers 65", "{\"workers\": 65}",
 	  "\"workers\" must be an integer from 1 to 64" },
 	{ "workers a string", "{\"workers\": \"2\"}",
@@ -445,6 +491,7 @@ main(void)
 	unit_add(&u, "the full example loads and reads back", t_full, NULL);
 	unit_add(&u, "defaults, IDN, IPv6, implicit TLS port", t_defaults,
 	    NULL);
+	unit_add(&u, "the send keys read back", t_send_keys, NULL);
 	UNIT_TABLE(&u, bad_cases, t_bad);
 	unit_add(&u, "at most LIMIT_CONFIG_ROUTES routes", t_route_limit,
 	    NULL);

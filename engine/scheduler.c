@@ -40,7 +40,7 @@
 #define SCHED_EVENTS	64
 #define SCHED_DNS_FDS	16
 
-enum { W_CONN, W_DNS, W_WORKERS };
+enum { W_CONN, W_DNS, W_DNS_SET, W_WORKERS };
 
 /* What an epoll event points at. */
 struct sched_watch {
@@ -137,6 +137,15 @@ struct sched {
 	struct dns *dns;
 	struct workers *workers;
 	struct sched_watch wworkers;
+	/*
+	 * c-ares sockets live in an epoll set of their own, itself watched
+	 * by the main one. c-ares closes a socket when its queries end, and
+	 * a connection opened in the same pass may get the number: in one
+	 * set, forgetting the old socket by number would unwatch the
+	 * connection. Here that number is simply absent (ENOENT).
+	 */
+	int ep_dns;
+	struct sched_watch wdnsset;
 	struct sched_watch wdns[SCHED_DNS_FDS];
 	size_t nwdns;
 	struct tls_ctx *tls_verify, *tls_opportunistic;
@@ -227,8 +236,7 @@ sched_status_name(enum sched_status st)
  * the new one is added.
  */
 static void
-watch_update(struct sched *s, struct sched_watch *w, uint32_t events,
-    int force)
+watch_ctl(int ep, struct sched_watch *w, uint32_t events, int force)
 {
 	struct epoll_event ev;
 
@@ -238,17 +246,16 @@ watch_update(struct sched *s, struct sched_watch *w, uint32_t events,
 	ev.events = events;
 	ev.data.ptr = w;
 	if (events == 0)
-		(void)epoll_ctl(s->ep, EPOLL_CTL_DEL, w->fd, &ev);
-	else if (w->events == 0 ||
-	    epoll_ctl(s->ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
-		(void)epoll_ctl(s->ep, EPOLL_CTL_ADD, w->fd, &ev);
+		(void)epoll_ctl(ep, EPOLL_CTL_DEL, w->fd, &ev);
+	else if (w->events == 0 || epoll_ctl(ep, EPOLL_CTL_MOD, w->fd, &ev) < 0)
+		(void)epoll_ctl(ep, EPOLL_CTL_ADD, w->fd, &ev);
 	w->events = events;
 }
 
 static void
 watch_set(struct sched *s, struct sched_watch *w, uint32_t events)
 {
-	watch_update(s, w, events, 0);
+	watch_ctl(s->ep, w, events, 0);
 }
 
 /* ------------------------------------------------------------ job ends */
@@ -354,6 +361,16 @@ hop_push(struct sched_hop *h, struct sched_job *j)
 	else
 		h->qhead = j;
 	h->qtail = j;
+	h->qlen++;
+}
+
+static void
+hop_push_front(struct sched_hop *h, struct sched_job *j)
+{
+	j->next = h->qhead;
+	h->qhead = j;
+	if (h->qtail == NULL)
+		h->qtail = j;
 	h->qlen++;
 }
 
@@ -543,6 +560,7 @@ on_ready(struct sched *s, struct sched_conn *c)
 	}
 	if ((j = hop_pop(h)) != NULL) {
 		conn_start(s, c, j);
+		hop_dispatch(s, h);	/* one more working: slow start grows */
 		return;
 	}
 	c->idle = 1;
@@ -552,6 +570,30 @@ on_ready(struct sched *s, struct sched_conn *c)
 	if (h->idle != NULL)
 		h->idle->iprev = c;
 	h->idle = c;
+}
+
+/*
+ * A reused session that ended (421, or lost) before the server could
+ * have taken the message: the next hop did not refuse it, the session
+ * did, as servers that cap messages per connection do. It goes again,
+ * once, on another connection. A per-recipient 4xx (452) is the
+ * recipient's own answer and stays one.
+ */
+static int
+untransmitted(const struct sched_conn *c, const struct smtp_event *r)
+{
+	if (c->nmsgs == 0 || r->status != SMTP_TEMP ||
+	    (r->code != 421 && r->code != 0))
+		return 0;
+	switch (r->stage) {
+	case SMTP_STAGE_RSET:
+	case SMTP_STAGE_MAIL:
+	case SMTP_STAGE_RCPT:
+	case SMTP_STAGE_DATA:
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -565,6 +607,12 @@ on_message(struct sched *s, struct sched_conn *c,
 	if (j == NULL)
 		return;
 	c->job = NULL;
+	if (untransmitted(c, r) && !j->requeued) {
+		j->requeued = 1;
+		hop_push_front(c->hop, j);
+		hop_dispatch(s, c->hop);
+		return;
+	}
 	c->nmsgs++;
 	conn_relay(c, relay, sizeof(relay));
 	job_end(s, j, status_of(r->status), r->code, r->dsn, r->text, relay,
@@ -1063,6 +1111,7 @@ job_load(struct sched *s)
 	for (i = 0; i < got; i++) {
 		batch[i]->t0 = s->now;
 		batch[i]->render_rc = 0;
+		batch[i]->requeued = 0;
 		batch[i]->dest = dest_get(s, batch[i]->domain);
 		batch[i]->dest->refs++;
 		s->inflight++;
@@ -1086,7 +1135,7 @@ dns_watch(struct sched *s)
 		for (i = 0; i < n && fds[i].fd != s->wdns[k].fd; i++)
 			;
 		if (i == n)
-			watch_set(s, &s->wdns[k], 0);
+			watch_ctl(s->ep_dns, &s->wdns[k], 0, 0);
 	}
 	for (i = 0; i < n; i++) {
 		want = (fds[i].read ? EPOLLIN : 0) |
@@ -1102,7 +1151,7 @@ dns_watch(struct sched *s)
 			s->wdns[k].fd = fds[i].fd;
 			s->wdns[k].events = 0;
 		}
-		watch_update(s, &s->wdns[k], want, 1);
+		watch_ctl(s->ep_dns, &s->wdns[k], want, 1);
 	}
 }
 
@@ -1137,6 +1186,22 @@ timers(struct sched *s, int64_t next_tick)
 }
 
 static void
+dns_ready(struct sched *s)
+{
+	struct epoll_event evs[SCHED_DNS_FDS];
+	struct sched_watch *w;
+	int n, i;
+
+	n = epoll_wait(s->ep_dns, evs, SCHED_DNS_FDS, 0);
+	for (i = 0; i < n; i++) {
+		w = evs[i].data.ptr;
+		dns_process(s->dns, evs[i].events & (EPOLLIN | EPOLLERR |
+		    EPOLLHUP) ? w->fd : -1, evs[i].events & EPOLLOUT ?
+		    w->fd : -1);
+	}
+}
+
+static void
 handle(struct sched *s, struct epoll_event *ev)
 {
 	struct sched_watch *w = ev->data.ptr;
@@ -1151,9 +1216,8 @@ handle(struct sched *s, struct epoll_event *ev)
 		c->knext = s->kick;
 		s->kick = c;
 		break;
-	case W_DNS:
-		dns_process(s->dns, ev->events & (EPOLLIN | EPOLLERR |
-		    EPOLLHUP) ? w->fd : -1, ev->events & EPOLLOUT ? w->fd : -1);
+	case W_DNS_SET:
+		dns_ready(s);
 		break;
 	case W_WORKERS:
 		job_take_rendered(s);
@@ -1277,9 +1341,13 @@ sched_setup(struct sched *s, struct err *e)
 	dc.smtp_port = (unsigned short)s->pols[0].port;
 	if (dns_new(&dc, &s->dns, e) < 0)
 		return -1;
-	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+	if ((s->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (s->ep_dns = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return err_set(e, EX_OSERR, "epoll_create1: %s",
 		    strerror(errno));
+	s->wdnsset.kind = W_DNS_SET;
+	s->wdnsset.fd = s->ep_dns;
+	watch_set(s, &s->wdnsset, EPOLLIN);
 	s->njobs = s->sc->inflight > 0 ? s->sc->inflight : LIMIT_SEND_INFLIGHT;
 	if (s->njobs > LIMIT_SEND_INFLIGHT)
 		s->njobs = LIMIT_SEND_INFLIGHT;
@@ -1346,6 +1414,8 @@ sched_teardown(struct sched *s)
 	tls_ctx_free(s->tls_opportunistic);
 	if (s->ep >= 0)
 		close(s->ep);
+	if (s->ep_dns >= 0)
+		close(s->ep_dns);
 }
 
 int
@@ -1362,7 +1432,7 @@ sched_run(const struct sched_config *sc, const struct sched_ops *ops,
 	s.ops = ops;
 	s.stats = stats;
 	s.e = e;
-	s.ep = -1;
+	s.ep = s.ep_dns = -1;
 	s.conns_max = sc->conns > 0 ? sc->conns : LIMIT_SEND_CONNS;
 	s.hop_conns = sc->hop_conns > 0 ? sc->hop_conns : LIMIT_SEND_HOP_CONNS;
 	s.conn_msgs = sc->conn_msgs > 0 ? sc->conn_msgs : LIMIT_SEND_CONN_MSGS;

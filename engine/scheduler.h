@@ -68,6 +68,7 @@ struct sched_job {
 	int eightbit;
 	/* The scheduler's. */
 	int64_t t0;
+	int requeued;		/* sent again after a reused session died */
 	struct sched_dest *dest;
 	struct sched_job *next;
 };

@@ -62,3 +62,13 @@ sql() { sqlite3 "$POSTBOTE_DB" "$1"; }
 store_sum() { sqlite3 "$POSTBOTE_DB" .dump | md5sum; }
 
 done_testing() { echo "1..$_n"; }
+
+# A loopback port free now for UDP and TCP both (dnsmasq binds the two;
+# a test server, TCP). Another run may take it before we bind: callers
+# that can, retry.
+free_port() {
+	/usr/bin/python3 -c 'import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
+p = u.getsockname()[1]
+t = socket.socket(); t.bind(("127.0.0.1", p)); print(p)'
+}

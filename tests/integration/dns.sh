@@ -27,13 +27,6 @@ pids=""
 # shellcheck disable=SC2154 # p is the loop variable inside the trap
 trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
 
-# A UDP port free now (and its TCP twin, which dnsmasq also binds).
-free_port() {
-	python3 -c 'import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-p = u.getsockname()[1]
-t = socket.socket(); t.bind(("127.0.0.1", p)); print(p)'
-}
 
 # udp_server MODE PORTFILE: silent (reads, never replies) or servfail.
 udp_server() {

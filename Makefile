@@ -92,7 +92,7 @@ $(B)/schema_gen.c: $(SCHEMA) tests/schema_gen.sh
 	@mkdir -p $(B)
 	sh tests/schema_gen.sh $(SCHEMA) > $@
 
-$(B)/schema_gen.o: $(B)/schema_gen.c
+$(B)/schema_gen.o: $(B)/schema_gen.c $(wildcard engine/*.h)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(ENGINE_OBJ)

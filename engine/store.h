@@ -19,6 +19,7 @@
 #ifndef POSTBOTE_STORE_H
 #define POSTBOTE_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "err.h"
 

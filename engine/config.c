@@ -14,13 +14,12 @@
 
 #include "addr.h"
 #include "config.h"
+#include "config_int.h"
 #include "limits.h"
 #include "xalloc.h"
 
-/* A key path in a message: "delivery.routes.*.example.com.port". */
-#define CONFIG_WHERE	512
 
-static int
+int
 config_string(const char *path, const char *key, json_t *v, char **out,
     struct err *e)
 {
@@ -32,7 +31,7 @@ config_string(const char *path, const char *key, json_t *v, char **out,
 }
 
 /* Sets *out to the object's boolean member key, or leaves the default. */
-static int
+int
 config_bool(const char *path, const char *section, json_t *obj,
     const char *key, int *out, struct err *e)
 {
@@ -47,7 +46,7 @@ config_bool(const char *path, const char *section, json_t *obj,
 	return 0;
 }
 
-static int
+int
 config_keys(const char *path, const char *section, json_t *obj,
     const char *const *known, struct err *e)
 {
@@ -135,7 +134,7 @@ config_bounces(const char *path, json_t *obj, struct config *cfg,
 /* ------------------------------------------------------ member helpers */
 
 /* Sets *out to "where.key"; the path every message names. */
-static const char *
+const char *
 config_where(char *out, size_t n, const char *where, const char *key)
 {
 	int r = snprintf(out, n, "%s.%s", where, key);
@@ -149,7 +148,7 @@ config_where(char *out, size_t n, const char *where, const char *key)
  * A required (or optional) non-empty string member. jansson refuses
  * "\u0000" unless asked, so no string holds a NUL.
  */
-static int
+int
 config_member_str(const char *path, const char *where, json_t *obj,
     const char *key, int required, char **out, struct err *e)
 {
@@ -167,7 +166,7 @@ config_member_str(const char *path, const char *where, json_t *obj,
 }
 
 /* An integer member in [lo, hi]; leaves *out when absent. */
-static int
+int
 config_member_int(const char *path, const char *where, json_t *obj,
     const char *key, int lo, int hi, int *out, struct err *e)
 {
@@ -366,7 +365,7 @@ config_hop(const char *path, const char *where, json_t *obj,
  * suffix of a pattern may be one label ("*.test"), which addr_domain()
  * refuses for a mail domain, so it is checked with a label in front.
  */
-static int
+int
 config_pattern(const char *key, char *out, size_t n)
 {
 	char tmp[LIMIT_ADDR_DOMAIN * 4 + 8], d[LIMIT_ADDR_DOMAIN + 3];
@@ -763,6 +762,8 @@ static const struct {
 	{ "delivery", config_delivery },
 	{ "dkim", config_dkim },
 	{ "workers", config_workers },
+	{ "shaping", config_shaping },
+	{ "retry", config_retry },
 };
 
 static int
@@ -802,8 +803,10 @@ config_load(const char *path, int required, struct config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tls = CONFIG_TLS_OPPORTUNISTIC;
 	if (stat(path, &sb) != 0) {
-		if (errno == ENOENT && !required)
+		if (errno == ENOENT && !required) {
+			config_shaping_defaults(cfg);
 			return 0;
+		}
 		return err_set(e, errno == ENOENT ? EX_NOINPUT : EX_IOERR,
 		    "%s: %s", path, strerror(errno));
 	}
@@ -818,6 +821,8 @@ config_load(const char *path, int required, struct config *cfg,
 	json_decref(root);
 	if (rc < 0)
 		config_free(cfg);
+	else
+		config_shaping_defaults(cfg);
 	return rc;
 }
 
@@ -851,6 +856,7 @@ config_free(struct config *cfg)
 	}
 	free(cfg->routes);
 	config_hop_free(&cfg->relay);
+	config_shaping_free(cfg);
 	for (k = 0; k < cfg->ndkim; k++)
 		config_dkim_free(&cfg->dkim[k]);
 	free(cfg->dkim);
@@ -859,26 +865,30 @@ config_free(struct config *cfg)
 }
 
 /* Linear: at most LIMIT_CONFIG_ROUTES, looked up once per domain. */
+int
+config_match(const char *pattern, const char *name)
+{
+	size_t nl = strlen(name), sl;
+
+	if (pattern[0] != '*')
+		return strcasecmp(pattern, name) == 0 ? CONFIG_MATCH_EXACT : -1;
+	sl = strlen(pattern) - 1;	/* ".example.com" */
+	if (nl > sl && strcasecmp(name + nl - sl, pattern + 1) == 0)
+		return (int)sl;
+	return -1;
+}
+
 const struct config_route *
 config_route(const struct config *cfg, const char *domain)
 {
 	const struct config_route *best = NULL;
-	size_t i, dl = strlen(domain), sl, bl = 0;
-	const char *p;
+	int m, bm = -1;
+	size_t i;
 
-	for (i = 0; i < cfg->nroutes; i++) {
-		p = cfg->routes[i].pattern;
-		if (p[0] != '*') {
-			if (strcasecmp(p, domain) == 0)
-				return &cfg->routes[i];
-			continue;
-		}
-		sl = strlen(p) - 1;	/* ".example.com" */
-		if (dl > sl && strcasecmp(domain + dl - sl, p + 1) == 0 &&
-		    (best == NULL || sl > bl)) {
+	for (i = 0; i < cfg->nroutes; i++)
+		if ((m = config_match(cfg->routes[i].pattern, domain)) > bm) {
 			best = &cfg->routes[i];
-			bl = sl;
+			bm = m;
 		}
-	}
 	return best;
 }

@@ -21,6 +21,7 @@
 #define POSTBOTE_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "dkim.h"
 #include "err.h"
 
@@ -71,6 +72,26 @@ struct config_route {
 	struct config_hop hop;
 };
 
+/*
+ * "shaping": limits on how fast and over how many connections mail goes,
+ * per rule. 0 in a field: this rule does not limit it.
+ */
+struct config_shape {
+	int connections;
+	int messages_per_connection;
+	double rate;		/* messages a second; 0: no limit */
+	int burst;		/* messages at once; 0: one second's worth */
+};
+
+struct config_shape_rule {
+	char *name;		/* a domain pattern, or a provider's name */
+	char **mx;		/* a provider's MX host patterns */
+	size_t nmx;
+	struct config_shape s;
+};
+
+#define CONFIG_RETRY_STEPS	16
+
 struct config {
 	char *database;		/* NULL: not set */
 	/* "tracking": { "base_url": "https://t.example.com", "opens": true,
@@ -101,7 +122,21 @@ struct config {
 	struct dkim_key_conf *dkim;
 	int ndkim;
 	int workers;		/* 1..LIMIT_WORKERS; 0: number of cores */
+	/* "shaping": see README.md; the built-in values fill what is unset. */
+	struct config_shape shape_default;	/* per recipient domain */
+	struct config_shape shape_global;	/* the whole run */
+	struct config_shape_rule *shape_domains;	/* in file order */
+	size_t nshape_domains;
+	struct config_shape_rule *providers;	/* file's, then built-in */
+	size_t nproviders;
+	char **throttle_patterns;	/* reply texts that mean "slow down" */
+	size_t nthrottle_patterns;
+	/* "retry": { "schedule": ["5m", ...], "max_age": "3d" } */
+	int64_t retry_ms[CONFIG_RETRY_STEPS];
+	int nretry;
+	int64_t retry_max_age_ms;
 };
+
 
 /* A missing file is an error only when required is set. */
 int config_load(const char *path, int required, struct config *cfg,
@@ -115,5 +150,13 @@ void config_free(struct config *cfg);
  */
 const struct config_route *config_route(const struct config *cfg,
     const char *domain);
+
+/*
+ * How well pattern ("a.example" or "*.example") matches name: -1 not at
+ * all, CONFIG_MATCH_EXACT for the name itself, else the length of the
+ * matched suffix (the longer, the more specific). Case-insensitive.
+ */
+#define CONFIG_MATCH_EXACT	100000
+int config_match(const char *pattern, const char *name);
 
 #endif

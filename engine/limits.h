@@ -106,6 +106,7 @@
 #define LIMIT_SEND_INFLIGHT	512	/* jobs loaded, rendering or queued */
 #define LIMIT_SEND_LOAD_MIN	64	/* load when this many jobs are free */
 #define LIMIT_SEND_CONNS	100	/* connections at once, in all */
+#define LIMIT_SEND_CONNS_MAX	10000	/* the most a shaping rule may allow */
 #define LIMIT_SEND_HOP_CONNS	20	/* ... to one next hop */
 #define LIMIT_SEND_CONN_MSGS	100	/* messages over one connection */
 #define LIMIT_SEND_HOPS		8	/* addresses tried per destination */
@@ -114,5 +115,7 @@
 #define LIMIT_SEND_QUIT_MS	(5 * 1000)	/* the end of a run, at most */
 #define LIMIT_SEND_STOP_MS	(10 * 1000)	/* after a stop, for the wire */
 #define LIMIT_SEND_TICK_MS	100	/* outcomes are committed this often */
+#define LIMIT_THROTTLE_SUSPEND_MS	(30 * 1000)	/* per throttling signal */
+#define LIMIT_THROTTLE_SUSPEND_MAX_MS	(10 * 60 * 1000)
 
 #endif

@@ -51,24 +51,29 @@ send_report(struct cli *c, const struct send_opts *o,
 
 	if (c->tty) {
 		printf("campaign %s: %lld delivered, %lld deferred, %lld "
-		    "bounced, %lld failed in %.1f s (%.0f/s)\n", o->campaign,
+		    "bounced, %lld failed, %lld suppressed in %.1f s "
+		    "(%.0f/s)\n", o->campaign,
 		    (long long)n[SCHED_DELIVERED],
 		    (long long)n[SCHED_DEFERRED],
 		    (long long)n[SCHED_BOUNCED], (long long)n[SCHED_FAILED],
-		    r->seconds, rate);
+		    (long long)n[SCHED_SUPPRESSED], r->seconds, rate);
 		if (n[SCHED_UNSENT] > 0)
 			printf("stopped: %lld left pending\n",
 			    (long long)n[SCHED_UNSENT]);
 		printf("campaign %s is %s (%lld not final)\n", o->campaign,
-		    r->done ? "done" : "running", (long long)r->left);
+		    r->done ? "done" : r->stopped_by[0] ? r->stopped_by :
+		    "running", (long long)r->left);
 		return;
 	}
 	out_kv("delivered=%lld deferred=%lld bounced=%lld failed=%lld "
-	    "unsent=%lld left=%lld status=%s seconds=%.3f connections=%lld",
+	    "suppressed=%lld unsent=%lld left=%lld status=%s seconds=%.3f "
+	    "connections=%lld",
 	    (long long)n[SCHED_DELIVERED], (long long)n[SCHED_DEFERRED],
 	    (long long)n[SCHED_BOUNCED], (long long)n[SCHED_FAILED],
-	    (long long)n[SCHED_UNSENT], (long long)r->left,
-	    r->done ? "done" : "running", r->seconds,
+	    (long long)n[SCHED_SUPPRESSED], (long long)n[SCHED_UNSENT],
+	    (long long)r->left,
+	    r->done ? "done" : r->stopped_by[0] ? r->stopped_by : "running",
+	    r->seconds,
 	    (long long)r->stats.connections);
 }
 

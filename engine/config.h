@@ -79,7 +79,8 @@ struct config_route {
 struct config_shape {
 	int connections;
 	int messages_per_connection;
-	double rate;		/* messages a second; 0: no limit */
+	double rate;		/* messages a second; 0: not set here,
+				   CONFIG_RATE_UNLIMITED: no limit */
 	int burst;		/* messages at once; 0: one second's worth */
 };
 
@@ -91,6 +92,7 @@ struct config_shape_rule {
 };
 
 #define CONFIG_RETRY_STEPS	16
+#define CONFIG_RATE_UNLIMITED	(-1.0)
 
 struct config {
 	char *database;		/* NULL: not set */

@@ -68,7 +68,8 @@ parse_duration(const char *s, int64_t *ms)
 
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || end == s || v <= 0 || v > 365LL * 86400 || end[1] != '\0')
+	if (errno || end == s || v <= 0 || v > 365LL * 86400 ||
+	    end[0] == '\0' || end[1] != '\0')
 		return -1;
 	switch (*end) {
 	case 's': *ms = v * 1000; break;
@@ -88,13 +89,13 @@ parse_rate(const char *s, double *per_s)
 	double v;
 
 	if (strcmp(s, "unlimited") == 0) {
-		*per_s = 0;
+		*per_s = CONFIG_RATE_UNLIMITED;
 		return 0;
 	}
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno || end == s || !isfinite(v) || v <= 0 || v > 1e9 ||
-	    end[0] != '/' || end[2] != '\0')
+	    end[0] != '/' || end[1] == '\0' || end[2] != '\0')
 		return -1;
 	switch (end[1]) {
 	case 's': *per_s = v; break;
@@ -189,6 +190,7 @@ shape_rules(const char *path, const char *section, json_t *obj,
 	struct config_shape_rule *r;
 	const char *key;
 	json_t *v;
+	size_t k;
 
 	if (!json_is_object(obj) || json_object_size(obj) > LIMIT_CONFIG_ROUTES)
 		return err_set(e, EX_CONFIG, "%s: \"%s\" must be an object of "
@@ -202,6 +204,10 @@ shape_rules(const char *path, const char *section, json_t *obj,
 		if (!providers && config_pattern(key, pat, sizeof(pat)) < 0)
 			return err_set(e, EX_CONFIG, "%s: \"%s\": the key must be "
 			    "a domain or \"*.\" and a domain", path, w);
+		for (k = 0; !providers && k + 1 < *n; k++)
+			if (strcmp((*out)[k].name, pat) == 0)
+				return err_set(e, EX_CONFIG, "%s: \"%s\": the same "
+				    "domain as \"%s\" before", path, w, pat);
 		r->name = xstrdup(providers ? key : pat);
 		if (!json_is_object(v))
 			return err_set(e, EX_CONFIG, "%s: \"%s\" must be an "

@@ -339,8 +339,10 @@ conn_io(struct conn *c, uint32_t revents, int64_t now)
 		if (c->tls_up)
 			conn_read(c);
 	} else {
+		/* A TLS read that needed the socket writable goes on when
+		 * it is. */
 		if (revents & (EPOLLIN | EPOLLERR | EPOLLHUP) ||
-		    (c->wr_want_read && (revents & EPOLLIN)))
+		    (c->rd_want_write && (revents & EPOLLOUT)))
 			conn_read(c);
 		conn_write(c);
 	}

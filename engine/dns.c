@@ -366,17 +366,25 @@ start_hosts(struct dns_query *q)
 
 /* ------------------------------------------------------------- MX stage */
 
+/*
+ * A host name that is not an A-label (c-ares expands any bytes a server
+ * sends) is dropped: it could not be looked up sanely, and it goes into
+ * log lines and TLS name checks.
+ */
 static void
 keep_hosts(struct dns_query *q, const struct dns_mx *v, size_t n)
 {
-	size_t i;
+	size_t i, k = 0;
 
 	for (i = 0; i < n; i++) {
-		snprintf(q->res.hosts[i].name, sizeof(q->res.hosts[i].name),
+		if (!valid_alabel(v[i].host))
+			continue;
+		snprintf(q->res.hosts[k].name, sizeof(q->res.hosts[k].name),
 		    "%s", v[i].host);
-		q->res.hosts[i].pref = v[i].pref;
+		q->res.hosts[k].pref = v[i].pref;
+		k++;
 	}
-	q->res.nhosts = n;
+	q->res.nhosts = k;
 }
 
 /* The list c-ares parsed grows with the answer; so may our array. */

@@ -102,13 +102,11 @@
 /* Error messages carried up to the CLI. */
 #define LIMIT_ERR_MSG		1024
 
-/* The send loop (scheduler.c); the shaping config will override these. */
+/* The send loop (scheduler.c); shaping rules (config) limit it further. */
 #define LIMIT_SEND_INFLIGHT	512	/* jobs loaded, rendering or queued */
-#define LIMIT_SEND_LOAD_MIN	64	/* load when this many jobs are free */
-#define LIMIT_SEND_CONNS	100	/* connections at once, in all */
+#define LIMIT_SEND_WINDOW	64	/* ... of one domain */
+#define LIMIT_SEND_DOMAINS	256	/* domains being sent at once */
 #define LIMIT_SEND_CONNS_MAX	10000	/* the most a shaping rule may allow */
-#define LIMIT_SEND_HOP_CONNS	20	/* ... to one next hop */
-#define LIMIT_SEND_CONN_MSGS	100	/* messages over one connection */
 #define LIMIT_SEND_HOPS		8	/* addresses tried per destination */
 #define LIMIT_SEND_CONNECT_MS	(30 * 1000)
 #define LIMIT_SEND_IDLE_MS	(5 * 1000)	/* an unused connection */

@@ -1,16 +1,18 @@
 /*
  * scheduler.c - the send loop; see scheduler.h.
  *
- * Three kinds of object, all owned by the loop thread, so none is locked:
- *   dest  where a recipient domain's mail goes: the MX hosts of one
- *         domain, or one route or the relay (shared by every domain
- *         routed there, so the relay is resolved once, not per domain);
- *   hop   one address and port with one session policy: the pool key.
- *         Jobs wait on their hop's queue for a connection;
- *   conn  one SMTP session to a hop (conn.h).
- * A job goes: loaded -> rendered on a worker -> its dest's wait list
- * while the dest resolves -> the queue of the dest's current hop -> a
- * connection -> ops->outcome() -> the free list.
+ * Four kinds of object, all owned by the loop thread, so none is locked:
+ *   dest    one recipient domain: its queue of rendered jobs, its
+ *           throttle, the loader's cursor in it;
+ *   target  where a dest's mail goes: one domain's MX hosts, or one
+ *           route or the relay (shared by every domain routed there, so
+ *           the relay is resolved once, not per domain);
+ *   hop     one address and port with one session policy: the pool key;
+ *   conn    one SMTP session to a hop (conn.h), carrying one dest's
+ *           messages at a time.
+ * A job goes: loaded -> rendered on a worker -> its dest's queue -> a
+ * token from each throttle and a connection to the target's current hop
+ * -> ops->outcome() -> the free list.
  *
  * Connections to a hop open by slow start, as Postfix's queue manager
  * does: one while none works, then at most as many opening as are
@@ -20,8 +22,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,7 @@
 #include "dns.h"
 #include "scheduler.h"
 #include "smtp.h"
+#include "throttle.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -66,6 +69,7 @@ struct sched_fail {
 };
 
 struct sched_conn;
+struct sched_dest;
 
 struct sched_hop {
 	struct sched_hop *hnext;
@@ -75,41 +79,54 @@ struct sched_hop {
 	char ip[INET6_ADDRSTRLEN];
 	struct sockaddr_storage sa;
 	socklen_t salen;
-	int refs;		/* dests naming it, connections to it */
+	int refs;		/* targets naming it, connections to it */
 	int nconns;		/* open: connecting or working */
 	int nlive;		/* reached SMTP_EV_READY */
-	int cap;
+	int cap;		/* lowered when the server limits us */
 	int dead;
 	struct sched_fail fail;
-	struct sched_job *qhead, *qtail;
-	int qlen;
 	struct sched_conn *idle;
-	int starving;		/* on the loop's starving list */
-	struct sched_hop *snext;
 };
 
-enum dest_state { DEST_RESOLVING, DEST_READY, DEST_FAILED };
+enum target_state { TARGET_RESOLVING, TARGET_READY, TARGET_FAILED };
 
-struct sched_dest {
-	struct sched_dest *hnext;
-	struct sched *s;
+struct sched_target {
+	struct sched_target *hnext;
 	char key[LIMIT_ADDR_DOMAIN + 16];
 	const struct sched_policy *pol;
 	int persistent;		/* a route or the relay: kept all run */
-	enum dest_state state;
+	enum target_state state;
 	struct sched_hop *hops[LIMIT_SEND_HOPS];
 	int nhops;
 	int cur;
-	struct sched_job *whead, *wtail;	/* waiting for DNS */
-	int refs;		/* jobs, and the resolution in flight */
+	int refs;		/* dests, and the resolution in flight */
 	int perm_only;		/* every hop so far failed permanently */
 	struct sched_fail fail;
+	struct throttle *prov;	/* the MX provider's, once resolved */
+	struct sched *s;
+};
+
+struct sched_dest {
+	struct sched_dest *hnext;
+	struct sched_dest *next, *prev;		/* every dest */
+	char domain[LIMIT_ADDR_DOMAIN + 1];
+	struct sched_target *t;
+	struct throttle thr;
+	struct sched_job *qhead, *qtail;	/* rendered, waiting */
+	int qlen;
+	int inflight;		/* loaded and not yet ended */
+	int conns;		/* connections carrying its mail */
+	int64_t after;		/* the loader's cursor */
+	int exhausted;		/* the loader has it all */
+	int64_t wake_at;	/* a throttle said wait until; 0: not */
+	int starving;		/* wants a connection it may not open */
 };
 
 struct sched_conn {
 	struct sched_watch w;
 	struct conn *c;
 	struct sched_hop *hop;
+	struct sched_dest *dest;	/* whose mail it carries */
 	struct sched_job *job;
 	struct smtp_event rcpt;
 	int have_rcpt;
@@ -118,6 +135,7 @@ struct sched_conn {
 	int quitting;
 	int dead;
 	int nmsgs;
+	int msgs_max;		/* 0: no limit */
 	int64_t idle_since;
 	char tls[128];
 	struct smtp_body body;
@@ -125,6 +143,8 @@ struct sched_conn {
 	struct sched_conn *next, *prev;		/* every connection */
 	struct sched_conn *inext, *iprev;	/* the hop's idle list */
 	struct sched_conn *knext;		/* kick or reap list */
+	int kicked;		/* on the kick list: never twice */
+	int reap_late;		/* closed while kicked: reap when popped */
 };
 
 struct sched {
@@ -151,25 +171,34 @@ struct sched {
 	struct tls_ctx *tls_verify, *tls_opportunistic;
 	struct sched_policy *pols;	/* [0] MX, [1] relay, [2..] routes */
 	int npols;
+	struct throttle global;
+	struct throttle *provs;		/* per cfg->providers[i] */
 	struct sched_job *jobs;
 	struct sched_job *free;
 	int njobs, inflight;
-	int exhausted;
+	char domain_after[LIMIT_ADDR_DOMAIN + 1];	/* loader's cursor */
+	int domains_done;	/* no domain left to take up */
+	int ndests;
+	int exhausted;		/* nothing left to load at all */
 	int stopping;
 	int64_t stop_at;	/* when stopping began */
 	int aborted;		/* the wire given up too */
+	struct sched_target *targets[SCHED_BUCKETS];
 	struct sched_dest *dests[SCHED_BUCKETS];
+	struct sched_dest *dlist;	/* every dest, newest first */
+	int dreap;			/* a dest may be done: dest_reap() */
 	struct sched_hop *hops[SCHED_BUCKETS];
-	struct sched_hop *starving;
 	struct sched_conn *conns;
 	struct sched_conn *kick, *reap;
 	int nconns;
-	int conns_max, hop_conns, conn_msgs, idle_ms, connect_ms;
+	int idle_ms, connect_ms;
 	int64_t now;
 };
 
-static void dest_enqueue(struct sched *s, struct sched_job *j);
-static void hop_dispatch(struct sched *s, struct sched_hop *h);
+static void dest_pump(struct sched *s, struct sched_dest *d);
+static void dest_release(struct sched *s, struct sched_dest *d);
+static void dest_reap(struct sched *s);
+static void pump_starving(struct sched *s);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -224,7 +253,7 @@ const char *
 sched_status_name(enum sched_status st)
 {
 	static const char *names[] = { "delivered", "deferred", "bounced",
-	    "failed", "unsent" };
+	    "failed", "suppressed", "unsent" };
 
 	return st <= SCHED_UNSENT ? names[st] : "?";
 }
@@ -260,14 +289,14 @@ watch_set(struct sched *s, struct sched_watch *w, uint32_t events)
 
 /* ------------------------------------------------------------ job ends */
 
-static void dest_release(struct sched *s, struct sched_dest *d);
-
 static void
 job_end(struct sched *s, struct sched_job *j, enum sched_status st,
     int code, const char *dsn, const char *text, const char *relay,
     const char *tls)
 {
 	struct sched_outcome o;
+	struct sched_dest *d = j->dest;
+	struct err ignored;
 
 	o.status = st;
 	o.code = code;
@@ -277,20 +306,151 @@ job_end(struct sched *s, struct sched_job *j, enum sched_status st,
 	o.tls = tls != NULL ? tls : "none";
 	o.delay_ms = s->now - j->t0;
 	s->stats->outcomes[st]++;
-	if (!s->failed && s->ops->outcome(s->ops->ctx, j, &o, s->e) < 0)
+	/* Even after a failure: the log line and the record of a message
+	 * that went out must not be lost (the first error is kept). */
+	if (s->ops->outcome(s->ops->ctx, j, &o, s->failed ? &ignored :
+	    s->e) < 0)
 		s->failed = 1;
-	if (j->dest != NULL)
-		dest_release(s, j->dest);
 	j->dest = NULL;
 	j->next = s->free;
 	s->free = j;
 	s->inflight--;
+	if (d != NULL) {
+		d->inflight--;
+		dest_release(s, d);
+	}
 }
 
 static void
 job_fail(struct sched *s, struct sched_job *j, const struct sched_fail *f)
 {
 	job_end(s, j, f->status, f->code, f->dsn, f->text, NULL, NULL);
+}
+
+/* ------------------------------------------------------------ throttles */
+
+/* The three throttles a dest's mail is under; NULL where none applies. */
+static int
+dest_throttles(struct sched *s, struct sched_dest *d, struct throttle **t)
+{
+	t[0] = &d->thr;
+	t[1] = d->t != NULL ? d->t->prov : NULL;
+	t[2] = &s->global;
+	return 3;
+}
+
+/* Milliseconds until the dest may send its next message. */
+static int64_t
+dest_wait(struct sched *s, struct sched_dest *d)
+{
+	struct throttle *t[3];
+	int64_t w, most = 0;
+	int i, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL && (w = throttle_wait(t[i], s->now)) > most)
+			most = w;
+	return most;
+}
+
+static void
+dest_take(struct sched *s, struct sched_dest *d)
+{
+	struct throttle *t[3];
+	int i, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL)
+			throttle_take(t[i], s->now);
+}
+
+static int
+dest_conn_ok(struct sched *s, struct sched_dest *d)
+{
+	struct throttle *t[3];
+	int i, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL && !throttle_conn_ok(t[i]))
+			return 0;
+	return 1;
+}
+
+static void
+dest_charge(struct sched *s, struct sched_dest *d, int delta)
+{
+	struct throttle *t[3];
+	int i, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL)
+			t[i]->conns += delta;
+	d->conns += delta;
+}
+
+/* The strictest messages_per_connection of the dest's rules; 0: none. */
+static int
+dest_conn_msgs(struct sched *s, struct sched_dest *d)
+{
+	struct throttle *t[3];
+	int i, m, best = 0, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL && (m = throttle_conn_msgs(t[i])) > 0 &&
+		    (best == 0 || m < best))
+			best = m;
+	return best;
+}
+
+/* A throttling reply or a failed connection: the domain's trouble. */
+static void
+dest_signal(struct sched *s, struct sched_dest *d)
+{
+	s->stats->throttle_signals++;
+	throttle_signal(&d->thr, s->now);
+	if (d->t != NULL && d->t->prov != NULL)
+		throttle_signal(d->t->prov, s->now);
+}
+
+static void
+dest_success(struct sched_dest *d)
+{
+	throttle_success(&d->thr);
+	if (d->t != NULL && d->t->prov != NULL)
+		throttle_success(d->t->prov);
+}
+
+/* The provider whose MX patterns name one of the target's hosts. */
+static struct throttle *
+provider_of(struct sched *s, const char *const *names, size_t n)
+{
+	const struct config *cfg = s->sc->cfg;
+	size_t p, k, i;
+
+	for (p = 0; p < cfg->nproviders; p++)
+		for (k = 0; k < cfg->providers[p].nmx; k++)
+			for (i = 0; i < n; i++)
+				if (config_match(cfg->providers[p].mx[k],
+				    names[i]) >= 0)
+					return &s->provs[p];
+	return NULL;
+}
+
+/* The domain's own rule: the best shaping.domains match, else default. */
+static const struct config_shape *
+domain_shape(const struct config *cfg, const char *domain)
+{
+	const struct config_shape *best = &cfg->shape_default;
+	int m, bm = -1;
+	size_t i;
+
+	for (i = 0; i < cfg->nshape_domains; i++)
+		if ((m = config_match(cfg->shape_domains[i].name, domain)) >
+		    bm) {
+			best = &cfg->shape_domains[i].s;
+			bm = m;
+		}
+	return best;
 }
 
 /* ------------------------------------------------------------------ hops */
@@ -309,7 +469,7 @@ hop_get(struct sched *s, const struct sched_policy *pol, const char *name,
 		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 	else
 		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-	snprintf(key, sizeof(key), "%d|%s|%d|%s", (int)(pol - s->pols), ip,
+	textf(key, sizeof(key), "%d|%s|%d|%s", (int)(pol - s->pols), ip,
 	    pol->port, name);
 	b = hash(key);
 	for (h = s->hops[b]; h != NULL; h = h->hnext)
@@ -328,7 +488,7 @@ hop_get(struct sched *s, const struct sched_policy *pol, const char *name,
 	else
 		((struct sockaddr_in *)&h->sa)->sin_port =
 		    htons((unsigned short)pol->port);
-	h->cap = s->hop_conns;
+	h->cap = LIMIT_SEND_CONNS_MAX;
 	h->hnext = s->hops[b];
 	s->hops[b] = h;
 	return h;
@@ -341,72 +501,222 @@ hop_release(struct sched *s, struct sched_hop *h)
 
 	if (--h->refs > 0)
 		return;
-	for (pp = &s->starving; *pp != NULL; pp = &(*pp)->snext)
-		if (*pp == h) {
-			*pp = h->snext;
-			break;
-		}
 	for (pp = &s->hops[hash(h->key)]; *pp != h; pp = &(*pp)->hnext)
 		;
 	*pp = h->hnext;
 	free(h);
 }
 
-static void
-hop_push(struct sched_hop *h, struct sched_job *j)
-{
-	j->next = NULL;
-	if (h->qtail != NULL)
-		h->qtail->next = j;
-	else
-		h->qhead = j;
-	h->qtail = j;
-	h->qlen++;
-}
-
-static void
-hop_push_front(struct sched_hop *h, struct sched_job *j)
-{
-	j->next = h->qhead;
-	h->qhead = j;
-	if (h->qtail == NULL)
-		h->qtail = j;
-	h->qlen++;
-}
-
-static struct sched_job *
-hop_pop(struct sched_hop *h)
-{
-	struct sched_job *j = h->qhead;
-
-	if (j == NULL)
-		return NULL;
-	h->qhead = j->next;
-	if (h->qhead == NULL)
-		h->qtail = NULL;
-	h->qlen--;
-	return j;
-}
-
-/* The hop cannot be reached: its queue goes to each dest's next hop. */
+/* The hop cannot be reached; the dests using it move on when pumped. */
 static void
 hop_kill(struct sched *s, struct sched_hop *h, const struct smtp_event *ev)
 {
-	struct sched_job *list = h->qhead, *j;
 	char text[LIMIT_SMTP_TEXT];
 
+	(void)s;
 	h->dead = 1;
 	textf(text, sizeof(text), "%s: %s", h->name, ev->text);
 	fail_set(&h->fail, ev->status == SMTP_PERM ? SCHED_BOUNCED :
 	    SCHED_DEFERRED, ev->code, ev->dsn, text);
-	h->qhead = h->qtail = NULL;
-	h->qlen = 0;
-	h->refs++;		/* the requeue may release the last dest */
-	while ((j = list) != NULL) {
-		list = j->next;
-		dest_enqueue(s, j);
+}
+
+/* --------------------------------------------------------------- targets */
+
+static void
+target_free(struct sched *s, struct sched_target *t)
+{
+	struct sched_target **pp;
+	int i;
+
+	for (pp = &s->targets[hash(t->key)]; *pp != t; pp = &(*pp)->hnext)
+		;
+	*pp = t->hnext;
+	for (i = 0; i < t->nhops; i++)
+		hop_release(s, t->hops[i]);
+	free(t);
+}
+
+static void
+target_release(struct sched *s, struct sched_target *t)
+{
+	if (--t->refs == 0 && !t->persistent)
+		target_free(s, t);
+}
+
+static void
+target_add_hop(struct sched *s, struct sched_target *t, const char *name,
+    const struct dns_addr *a)
+{
+	struct sched_hop *h;
+	int i;
+
+	if (t->nhops == LIMIT_SEND_HOPS)
+		return;
+	h = hop_get(s, t->pol, name, a);
+	for (i = 0; i < t->nhops; i++)
+		if (t->hops[i] == h)
+			return;
+	h->refs++;
+	t->hops[t->nhops++] = h;
+}
+
+/* The target's first hop still alive; none: the target has failed. */
+static struct sched_hop *
+target_hop(struct sched_target *t)
+{
+	struct sched_hop *h;
+
+	if (t->state != TARGET_READY)
+		return NULL;
+	for (; t->cur < t->nhops; t->cur++) {
+		h = t->hops[t->cur];
+		if (!h->dead)
+			return h;
+		if (h->fail.status != SCHED_BOUNCED)
+			t->perm_only = 0;
+		t->fail = h->fail;
 	}
-	hop_release(s, h);
+	t->state = TARGET_FAILED;
+	if (!t->perm_only)
+		t->fail.status = SCHED_DEFERRED;
+	return NULL;
+}
+
+/* Every dest of the target goes on: its hops are known, or it failed. */
+static void
+target_settle(struct sched *s, struct sched_target *t)
+{
+	struct sched_dest *d, *next;
+
+	t->refs++;
+	for (d = s->dlist; d != NULL; d = next) {
+		next = d->next;
+		if (d->t == t)
+			dest_pump(s, d);
+	}
+	target_release(s, t);
+}
+
+/* RFC 3463: 5.1.10 null MX (RFC 7505), 5.1.2 bad domain, 5.4.4 no route. */
+static const char *
+dns_dsn(const struct dns_result *r)
+{
+	if (r->status == DNS_TEMP)
+		return "4.4.3";
+	if (strstr(r->reason, "null MX") != NULL)
+		return "5.1.10";
+	if (strstr(r->reason, "NXDOMAIN") != NULL)
+		return "5.1.2";
+	return "5.4.4";
+}
+
+static void
+target_resolved(void *ctx, const struct dns_result *r)
+{
+	struct sched_target *t = ctx;
+	struct sched *s = t->s;
+	const char *names[LIMIT_DNS_HOSTS];
+	size_t i, k;
+
+	if (r->status != DNS_OK) {
+		t->state = TARGET_FAILED;
+		fail_set(&t->fail, r->status == DNS_PERM ? SCHED_BOUNCED :
+		    SCHED_DEFERRED, 0, dns_dsn(r), r->reason);
+	} else {
+		for (i = 0; i < r->nhosts; i++) {
+			names[i] = t->pol->host != NULL ? t->pol->host :
+			    r->hosts[i].name;
+			for (k = 0; k < r->hosts[i].naddrs; k++)
+				target_add_hop(s, t, names[i],
+				    &r->hosts[i].addrs[k]);
+		}
+		t->prov = provider_of(s, names, r->nhosts);
+		t->state = TARGET_READY;
+	}
+	t->refs--;		/* the resolution's; target_settle holds one */
+	target_settle(s, t);
+}
+
+static int
+target_literal(struct sched *s, struct sched_target *t)
+{
+	struct dns_addr a;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&a.sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.sa;
+
+	memset(&a, 0, sizeof(a));
+	if (inet_pton(AF_INET, t->pol->host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		a.len = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, t->pol->host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		a.len = sizeof(*s6);
+	} else
+		return 0;
+	target_add_hop(s, t, t->pol->host, &a);
+	t->prov = provider_of(s, &t->pol->host, 1);
+	t->state = TARGET_READY;
+	return 1;
+}
+
+static void
+target_resolve(struct sched *s, struct sched_target *t, const char *domain)
+{
+	struct err e = { 0 };
+	int rc;
+
+	if (t->pol->host != NULL && target_literal(s, t))
+		return;
+	t->refs++;		/* until target_resolved() */
+	s->stats->dns_lookups++;
+	if (t->pol->host != NULL)
+		rc = dns_resolve_host(s->dns, t->pol->host, target_resolved, t,
+		    &e);
+	else
+		rc = dns_resolve_mx(s->dns, domain, target_resolved, t, &e);
+	if (rc == 0)
+		return;
+	t->refs--;
+	t->state = TARGET_FAILED;
+	fail_set(&t->fail, e.code == EX_DATAERR ? SCHED_BOUNCED :
+	    SCHED_DEFERRED, 0, e.code == EX_DATAERR ? "5.1.2" : "4.4.3",
+	    e.msg);
+}
+
+static struct sched_target *
+target_get(struct sched *s, const char *domain)
+{
+	const struct config *cfg = s->sc->cfg;
+	const struct config_route *rt = config_route(cfg, domain);
+	char key[sizeof(((struct sched_target *)0)->key)];
+	const struct sched_policy *pol;
+	struct sched_target *t;
+	unsigned b;
+
+	if (rt != NULL) {
+		pol = &s->pols[2 + (rt - cfg->routes)];
+		snprintf(key, sizeof(key), "route:%d", (int)(rt - cfg->routes));
+	} else if (cfg->mode == CONFIG_MODE_RELAY) {
+		pol = &s->pols[1];
+		snprintf(key, sizeof(key), "relay:");
+	} else {
+		pol = &s->pols[0];
+		snprintf(key, sizeof(key), "mx:%s", domain);
+	}
+	b = hash(key);
+	for (t = s->targets[b]; t != NULL; t = t->hnext)
+		if (strcmp(t->key, key) == 0)
+			return t;
+	t = xcalloc(1, sizeof(*t));
+	t->s = s;
+	memcpy(t->key, key, sizeof(key));
+	t->pol = pol;
+	t->persistent = pol->host != NULL;
+	t->perm_only = 1;
+	t->hnext = s->targets[b];
+	s->targets[b] = t;
+	target_resolve(s, t, domain);
+	return t;
 }
 
 /* ---------------------------------------------------------- connections */
@@ -427,6 +737,16 @@ conn_idle_remove(struct sched_conn *c)
 }
 
 static void
+conn_kick(struct sched *s, struct sched_conn *c)
+{
+	if (c->kicked || c->dead)
+		return;
+	c->kicked = 1;
+	c->knext = s->kick;
+	s->kick = c;
+}
+
+static void
 conn_quit(struct sched *s, struct sched_conn *c)
 {
 	struct err e = { 0 };
@@ -435,68 +755,86 @@ conn_quit(struct sched *s, struct sched_conn *c)
 	c->quitting = 1;
 	if (smtp_quit(conn_smtp(c->c), &e) < 0)
 		smtp_abort(conn_smtp(c->c), e.msg);
-	c->knext = s->kick;
-	s->kick = c;
+	conn_kick(s, c);
 }
 
-/* Frees a slot for a starving hop by closing an idle connection. */
-static int
-conn_close_idle_elsewhere(struct sched *s, const struct sched_hop *h)
+/* Moves the connection's charge to another dest (or none). */
+static void
+conn_charge(struct sched *s, struct sched_conn *c, struct sched_dest *d)
+{
+	if (c->dest == d)
+		return;
+	if (c->dest != NULL) {
+		dest_charge(s, c->dest, -1);
+		dest_release(s, c->dest);
+	}
+	c->dest = d;
+	if (d != NULL) {
+		dest_charge(s, d, 1);
+		c->msgs_max = dest_conn_msgs(s, d);
+	}
+}
+
+/* Makes room under the global cap by closing an idle connection. */
+static void
+conn_close_idle(struct sched *s)
 {
 	struct sched_conn *c;
 
 	for (c = s->conns; c != NULL; c = c->next)
-		if (c->idle && c->hop != h) {
+		if (c->idle) {
 			conn_quit(s, c);
-			return 1;
+			return;
 		}
-	return 0;
 }
 
 static void
-conn_open_hop(struct sched *s, struct sched_hop *h)
+conn_source(struct sched *s, const struct sched_hop *h,
+    struct sockaddr_storage *ss, struct conn_params *p)
+{
+	const char *src = s->sc->cfg->source_address;
+	socklen_t len = 0;
+
+	if (src == NULL)
+		return;
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, src, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		ss->ss_family = AF_INET;
+		len = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, src, &((struct sockaddr_in6 *)ss)->
+	    sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		len = sizeof(struct sockaddr_in6);
+	}
+	if (len > 0 && ss->ss_family == h->sa.ss_family) {
+		p->source = (const struct sockaddr *)ss;
+		p->sourcelen = len;
+	}
+}
+
+static int
+conn_open_hop(struct sched *s, struct sched_dest *d, struct sched_hop *h)
 {
 	struct conn_params p;
 	struct sched_conn *c;
 	struct err e = { 0 };
-	struct smtp_event ev;
-	const char *src = s->sc->cfg->source_address;
 	struct sockaddr_storage ss;
-	socklen_t sslen = 0;
 
 	memset(&p, 0, sizeof(p));
 	p.addr = (const struct sockaddr *)&h->sa;
 	p.addrlen = h->salen;
-	if (src != NULL) {
-		memset(&ss, 0, sizeof(ss));
-		if (inet_pton(AF_INET, src, &((struct sockaddr_in *)&ss)->
-		    sin_addr) == 1) {
-			ss.ss_family = AF_INET;
-			sslen = sizeof(struct sockaddr_in);
-		} else if (inet_pton(AF_INET6, src, &((struct sockaddr_in6 *)
-		    &ss)->sin6_addr) == 1) {
-			ss.ss_family = AF_INET6;
-			sslen = sizeof(struct sockaddr_in6);
-		}
-		if (sslen > 0 && ss.ss_family == h->sa.ss_family) {
-			p.source = (const struct sockaddr *)&ss;
-			p.sourcelen = sslen;
-		}
-	}
+	conn_source(s, h, &ss, &p);
 	p.tls_name = h->name;
 	p.tls = h->pol->tls;
 	p.smtp = &h->pol->smtp;
 	p.connect_ms = s->connect_ms;
 	c = xcalloc(1, sizeof(*c));
 	if (conn_open(&p, s->now, &c->c, &e) < 0) {
+		/* Ours, not the hop's: the hop is not to blame. */
 		free(c);
-		memset(&ev, 0, sizeof(ev));
-		ev.status = SMTP_TEMP;
-		textf(ev.text, sizeof(ev.text), "%s", e.msg);
 		s->stats->conn_failures++;
-		if (h->nconns == 0)
-			hop_kill(s, h, &ev);
-		return;
+		return -1;
 	}
 	c->w.kind = W_CONN;
 	c->w.p = c;
@@ -505,14 +843,15 @@ conn_open_hop(struct sched *s, struct sched_hop *h)
 	h->refs++;
 	h->nconns++;
 	s->nconns++;
+	conn_charge(s, c, d);
 	s->stats->connections++;
 	c->next = s->conns;
 	if (s->conns != NULL)
 		s->conns->prev = c;
 	s->conns = c;
 	/* Serviced from the loop, never from inside the caller. */
-	c->knext = s->kick;
-	s->kick = c;
+	conn_kick(s, c);
+	return 0;
 }
 
 static void
@@ -532,8 +871,7 @@ conn_start(struct sched *s, struct sched_conn *c, struct sched_job *j)
 		job_end(s, j, SCHED_DEFERRED, 0, "4.3.0", e.msg, NULL, NULL);
 		smtp_abort(conn_smtp(c->c), "internal error");
 	}
-	c->knext = s->kick;
-	s->kick = c;
+	conn_kick(s, c);
 }
 
 static void
@@ -544,25 +882,11 @@ conn_relay(const struct sched_conn *c, char *dst, size_t n)
 }
 
 static void
-on_ready(struct sched *s, struct sched_conn *c)
+conn_go_idle(struct sched *s, struct sched_conn *c)
 {
 	struct sched_hop *h = c->hop;
-	struct sched_job *j;
+	struct sched_dest *d;
 
-	if (!c->live) {
-		c->live = 1;
-		h->nlive++;
-		conn_tls_desc(c->c, c->tls, sizeof(c->tls));
-	}
-	if (c->nmsgs >= s->conn_msgs || s->stopping || h->dead) {
-		conn_quit(s, c);
-		return;
-	}
-	if ((j = hop_pop(h)) != NULL) {
-		conn_start(s, c, j);
-		hop_dispatch(s, h);	/* one more working: slow start grows */
-		return;
-	}
 	c->idle = 1;
 	c->idle_since = s->now;
 	c->iprev = NULL;
@@ -570,6 +894,80 @@ on_ready(struct sched *s, struct sched_conn *c)
 	if (h->idle != NULL)
 		h->idle->iprev = c;
 	h->idle = c;
+	/* A dest that could not open one may take this one over. */
+	for (d = s->dlist; d != NULL && c->idle; d = d->next)
+		if (d->starving && d->qhead != NULL)
+			dest_pump(s, d);
+}
+
+/* A connection closed or went live: the dests waiting for one retry. */
+static void
+pump_starving(struct sched *s)
+{
+	struct sched_dest *d;
+
+	for (d = s->dlist; d != NULL; d = d->next)
+		if (d->starving && d->qhead != NULL)
+			dest_pump(s, d);
+}
+
+/* The next job of the dest, when its throttles give a token now. */
+static struct sched_job *
+dest_take_job(struct sched *s, struct sched_dest *d)
+{
+	struct sched_job *j = d->qhead;
+	int64_t w;
+
+	if (j == NULL)
+		return NULL;
+	if ((w = dest_wait(s, d)) > 0) {
+		if (d->wake_at == 0 || s->now + w < d->wake_at)
+			d->wake_at = s->now + w;
+		return NULL;
+	}
+	dest_take(s, d);
+	d->qhead = j->next;
+	if (d->qhead == NULL)
+		d->qtail = NULL;
+	d->qlen--;
+	return j;
+}
+
+static void
+dest_push_front(struct sched_dest *d, struct sched_job *j)
+{
+	j->next = d->qhead;
+	d->qhead = j;
+	if (d->qtail == NULL)
+		d->qtail = j;
+	d->qlen++;
+}
+
+static void
+on_ready(struct sched *s, struct sched_conn *c)
+{
+	struct sched_dest *d = c->dest;
+	struct sched_job *j;
+	int grew = 0;
+
+	if (!c->live) {
+		c->live = 1;
+		c->hop->nlive++;
+		conn_tls_desc(c->c, c->tls, sizeof(c->tls));
+		grew = 1;
+	}
+	if ((c->msgs_max > 0 && c->nmsgs >= c->msgs_max) || s->stopping ||
+	    c->hop->dead)
+		conn_quit(s, c);
+	else if (d != NULL && d->t != NULL && target_hop(d->t) == c->hop &&
+	    (j = dest_take_job(s, d)) != NULL) {
+		conn_start(s, c, j);
+		dest_pump(s, d);	/* one more working: slow start grows */
+	} else
+		conn_go_idle(s, c);
+	/* After this one has its job, or others would open for it. */
+	if (grew)
+		pump_starving(s);
 }
 
 /*
@@ -602,40 +1000,41 @@ on_message(struct sched *s, struct sched_conn *c,
 {
 	const struct smtp_event *r = c->have_rcpt ? &c->rcpt : ev;
 	struct sched_job *j = c->job;
+	struct sched_dest *d;
+	enum sched_status st = status_of(r->status);
 	char relay[LIMIT_ADDR_DOMAIN + INET6_ADDRSTRLEN + 16];
 
 	if (j == NULL)
 		return;
 	c->job = NULL;
+	d = j->dest;
 	if (untransmitted(c, r) && !j->requeued) {
+		if (s->stopping) {
+			job_end(s, j, SCHED_UNSENT, 0, "", "stopped before "
+			    "sending", NULL, NULL);
+			return;
+		}
 		j->requeued = 1;
-		hop_push_front(c->hop, j);
-		hop_dispatch(s, c->hop);
-		return;
+		dest_push_front(d, j);
+		return;		/* pumped when the session closes */
 	}
 	c->nmsgs++;
+	if (st == SCHED_DELIVERED)
+		dest_success(d);
+	else if (st == SCHED_DEFERRED && throttle_reply_signals(r->code,
+	    r->dsn, r->text, s->sc->cfg->throttle_patterns,
+	    s->sc->cfg->nthrottle_patterns))
+		dest_signal(s, d);
 	conn_relay(c, relay, sizeof(relay));
-	job_end(s, j, status_of(r->status), r->code, r->dsn, r->text, relay,
+	job_end(s, j, st, r->code, r->dsn, r->text, relay,
 	    c->tls[0] ? c->tls : NULL);
-}
-
-static void
-starving_dispatch(struct sched *s)
-{
-	struct sched_hop *list = s->starving, *h;
-
-	s->starving = NULL;
-	while ((h = list) != NULL) {
-		list = h->snext;
-		h->starving = 0;
-		hop_dispatch(s, h);
-	}
 }
 
 static void
 on_closed(struct sched *s, struct sched_conn *c, const struct smtp_event *ev)
 {
 	struct sched_hop *h = c->hop;
+	struct sched_dest *d = c->dest;
 
 	conn_idle_remove(c);
 	h->nconns--;
@@ -646,17 +1045,22 @@ on_closed(struct sched *s, struct sched_conn *c, const struct smtp_event *ev)
 		h->nlive--;
 	else if (!c->quitting) {
 		s->stats->conn_failures++;
+		if (d != NULL)
+			dest_signal(s, d);
 		if (h->nlive > 0)
 			h->cap = h->nlive;
 		else if (h->nconns == 0 && !h->dead)
 			hop_kill(s, h, ev);
 	}
 	c->dead = 1;
-	c->knext = s->reap;
-	s->reap = c;
-	if (!h->dead)
-		hop_dispatch(s, h);
-	starving_dispatch(s);
+	if (!c->kicked) {	/* else the kick list still links it */
+		c->knext = s->reap;
+		s->reap = c;
+	} else
+		c->reap_late = 1;
+	/* Uncharged at the reap; meanwhile the dest may open another. */
+	if (d != NULL)
+		dest_pump(s, d);
 }
 
 static void
@@ -691,6 +1095,8 @@ conn_service(struct sched *s, struct sched_conn *c)
 static void
 conn_unlink_free(struct sched *s, struct sched_conn *c)
 {
+	struct sched_dest *d = c->dest;
+
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -698,6 +1104,8 @@ conn_unlink_free(struct sched *s, struct sched_conn *c)
 	if (c->next != NULL)
 		c->next->prev = c->prev;
 	conn_free(c->c);	/* closing the fd leaves the epoll set */
+	if (d != NULL)
+		conn_charge(s, c, NULL);
 	hop_release(s, c->hop);
 	free(c);
 }
@@ -707,47 +1115,27 @@ static void
 conn_settle(struct sched *s)
 {
 	struct sched_conn *c;
+	int reaped = 0;
 
 	while ((c = s->kick) != NULL) {
 		s->kick = c->knext;
 		c->knext = NULL;
-		if (!c->dead)
+		c->kicked = 0;
+		if (c->reap_late) {
+			c->reap_late = 0;
+			c->knext = s->reap;
+			s->reap = c;
+		} else if (!c->dead)
 			conn_service(s, c);
 	}
 	while ((c = s->reap) != NULL) {
 		s->reap = c->knext;
 		conn_unlink_free(s, c);
+		reaped = 1;
 	}
-}
-
-/* ----------------------------------------------------- dispatch to hops */
-
-static void
-hop_dispatch(struct sched *s, struct sched_hop *h)
-{
-	struct sched_conn *c;
-	int opening;
-
-	while (h->qhead != NULL && (c = h->idle) != NULL) {
-		conn_idle_remove(c);
-		conn_start(s, c, hop_pop(h));
-	}
-	while (h->qhead != NULL && !h->dead) {
-		opening = h->nconns - h->nlive;
-		if (h->qlen <= opening || h->nconns >= h->cap ||
-		    opening >= (h->nlive > 0 ? h->nlive : 1))
-			return;
-		if (s->nconns >= s->conns_max) {
-			(void)conn_close_idle_elsewhere(s, h);
-			if (!h->starving) {
-				h->starving = 1;
-				h->snext = s->starving;
-				s->starving = h;
-			}
-			return;
-		}
-		conn_open_hop(s, h);
-	}
+	if (reaped)
+		pump_starving(s);
+	dest_reap(s);
 }
 
 /* ----------------------------------------------------------------- dests */
@@ -756,225 +1144,198 @@ static void
 dest_free(struct sched *s, struct sched_dest *d)
 {
 	struct sched_dest **pp;
-	int i;
 
-	for (pp = &s->dests[hash(d->key)]; *pp != d; pp = &(*pp)->hnext)
+	for (pp = &s->dests[hash(d->domain)]; *pp != d; pp = &(*pp)->hnext)
 		;
 	*pp = d->hnext;
-	for (i = 0; i < d->nhops; i++)
-		hop_release(s, d->hops[i]);
+	if (d->prev != NULL)
+		d->prev->next = d->next;
+	else
+		s->dlist = d->next;
+	if (d->next != NULL)
+		d->next->prev = d->prev;
+	s->ndests--;
+	if (d->t != NULL)
+		target_release(s, d->t);
 	free(d);
 }
 
+static int
+dest_done(const struct sched *s, const struct sched_dest *d)
+{
+	return d->inflight == 0 && d->conns == 0 && d->qhead == NULL &&
+	    (d->exhausted || s->stopping);
+}
+
+/*
+ * A dest lives while it has jobs, connections, or more to load. It is
+ * only marked here and freed by dest_reap() at the top of the loop, so
+ * no walk over the dests, and no caller holding one, sees it vanish.
+ */
 static void
 dest_release(struct sched *s, struct sched_dest *d)
 {
-	if (--d->refs == 0 && !d->persistent)
-		dest_free(s, d);
+	if (dest_done(s, d))
+		s->dreap = 1;
 }
 
 static void
-dest_add_hop(struct sched *s, struct sched_dest *d, const char *name,
-    const struct dns_addr *a)
+dest_reap(struct sched *s)
 {
-	struct sched_hop *h;
-	int i;
+	struct sched_dest *d, *dn;
 
-	if (d->nhops == LIMIT_SEND_HOPS)
+	if (!s->dreap)
 		return;
-	h = hop_get(s, d->pol, name, a);
-	for (i = 0; i < d->nhops; i++)
-		if (d->hops[i] == h)
-			return;
-	h->refs++;
-	d->hops[d->nhops++] = h;
-}
-
-/* The jobs that waited for DNS go on now; the dest is held meanwhile. */
-static void
-dest_settle(struct sched *s, struct sched_dest *d)
-{
-	struct sched_job *list = d->whead, *j;
-
-	d->whead = d->wtail = NULL;
-	while ((j = list) != NULL) {
-		list = j->next;
-		dest_enqueue(s, j);
+	s->dreap = 0;
+	for (d = s->dlist; d != NULL; d = dn) {
+		dn = d->next;
+		if (dest_done(s, d))
+			dest_free(s, d);
 	}
-	dest_release(s, d);	/* the resolution's reference */
-}
-
-/* RFC 3463: 5.1.10 null MX (RFC 7505), 5.1.2 bad domain, 5.4.4 no route. */
-static const char *
-dest_dns_dsn(const struct dns_result *r)
-{
-	if (r->status == DNS_TEMP)
-		return "4.4.3";
-	if (strstr(r->reason, "null MX") != NULL)
-		return "5.1.10";
-	if (strstr(r->reason, "NXDOMAIN") != NULL)
-		return "5.1.2";
-	return "5.4.4";
-}
-
-static void
-dest_resolved(void *ctx, const struct dns_result *r)
-{
-	struct sched_dest *d = ctx;
-	struct sched *s = d->s;
-	size_t i, k;
-
-	if (r->status != DNS_OK) {
-		d->state = DEST_FAILED;
-		fail_set(&d->fail, r->status == DNS_PERM ? SCHED_BOUNCED :
-		    SCHED_DEFERRED, 0, dest_dns_dsn(r), r->reason);
-	} else {
-		for (i = 0; i < r->nhosts; i++)
-			for (k = 0; k < r->hosts[i].naddrs; k++)
-				dest_add_hop(s, d, d->pol->host != NULL ?
-				    d->pol->host : r->hosts[i].name,
-				    &r->hosts[i].addrs[k]);
-		d->state = DEST_READY;
-	}
-	dest_settle(s, d);
-}
-
-static int
-dest_literal(struct sched *s, struct sched_dest *d)
-{
-	struct dns_addr a;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&a.sa;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a.sa;
-
-	memset(&a, 0, sizeof(a));
-	if (inet_pton(AF_INET, d->pol->host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		a.len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, d->pol->host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		a.len = sizeof(*s6);
-	} else
-		return 0;
-	dest_add_hop(s, d, d->pol->host, &a);
-	d->state = DEST_READY;
-	return 1;
-}
-
-static void
-dest_resolve(struct sched *s, struct sched_dest *d, const char *domain)
-{
-	struct err e = { 0 };
-	int rc;
-
-	if (d->pol->host != NULL && dest_literal(s, d))
-		return;
-	d->refs++;		/* until dest_resolved() */
-	s->stats->dns_lookups++;
-	if (d->pol->host != NULL)
-		rc = dns_resolve_host(s->dns, d->pol->host, dest_resolved, d,
-		    &e);
-	else
-		rc = dns_resolve_mx(s->dns, domain, dest_resolved, d, &e);
-	if (rc == 0)
-		return;
-	d->refs--;
-	d->state = DEST_FAILED;
-	fail_set(&d->fail, e.code == EX_DATAERR ? SCHED_BOUNCED :
-	    SCHED_DEFERRED, 0, e.code == EX_DATAERR ? "5.1.2" : "4.4.3",
-	    e.msg);
 }
 
 static struct sched_dest *
-dest_get(struct sched *s, const char *domain)
+dest_new(struct sched *s, const char *domain)
 {
 	const struct config *cfg = s->sc->cfg;
-	const struct config_route *rt = config_route(cfg, domain);
-	char key[sizeof(((struct sched_dest *)0)->key)];
-	const struct sched_policy *pol;
-	struct sched_dest *d;
-	unsigned b;
+	struct config_shape sh = *domain_shape(cfg, domain);
+	struct sched_dest *d = xcalloc(1, sizeof(*d));
+	unsigned b = hash(domain);
 
-	if (rt != NULL) {
-		pol = &s->pols[2 + (rt - cfg->routes)];
-		snprintf(key, sizeof(key), "route:%d", (int)(rt - cfg->routes));
-	} else if (cfg->mode == CONFIG_MODE_RELAY) {
-		pol = &s->pols[1];
-		snprintf(key, sizeof(key), "relay:");
-	} else {
-		pol = &s->pols[0];
-		snprintf(key, sizeof(key), "mx:%s", domain);
-	}
-	b = hash(key);
-	for (d = s->dests[b]; d != NULL; d = d->hnext)
-		if (strcmp(d->key, key) == 0)
-			return d;
-	d = xcalloc(1, sizeof(*d));
-	d->s = s;
-	memcpy(d->key, key, sizeof(key));
-	d->pol = pol;
-	d->persistent = pol->host != NULL;
-	d->perm_only = 1;
+	/* What the domain's rule leaves open, the default decides. */
+	if (sh.connections == 0)
+		sh.connections = cfg->shape_default.connections;
+	if (sh.messages_per_connection == 0)
+		sh.messages_per_connection =
+		    cfg->shape_default.messages_per_connection;
+	if (sh.rate == 0 && sh.burst == 0)
+		sh.rate = cfg->shape_default.rate;
+	snprintf(d->domain, sizeof(d->domain), "%s", domain);
+	throttle_init(&d->thr, &sh, s->now);
 	d->hnext = s->dests[b];
 	s->dests[b] = d;
-	dest_resolve(s, d, domain);
+	d->prev = NULL;
+	d->next = s->dlist;
+	if (s->dlist != NULL)
+		s->dlist->prev = d;
+	s->dlist = d;
+	s->ndests++;
+	d->t = target_get(s, domain);
+	d->t->refs++;
 	return d;
 }
 
-/* The dest's first hop still alive; none: the dest has failed. */
-static struct sched_hop *
-dest_hop(struct sched_dest *d)
+/* Ends what the dest holds queued with the target's failure. */
+static void
+dest_fail_queue(struct sched *s, struct sched_dest *d)
+{
+	struct sched_job *j;
+	struct sched_fail f = d->t->fail;
+
+	while ((j = d->qhead) != NULL) {
+		d->qhead = j->next;
+		if (d->qhead == NULL)
+			d->qtail = NULL;
+		d->qlen--;
+		job_fail(s, j, &f);
+	}
+}
+
+/* An idle connection to h, the dest's own first, else another's. */
+static struct sched_conn *
+idle_conn(struct sched_dest *d, struct sched_hop *h)
+{
+	struct sched_conn *c;
+
+	for (c = h->idle; c != NULL; c = c->inext)
+		if (c->dest == d)
+			return c;
+	return h->idle;
+}
+
+/*
+ * Sends what the dest's throttles allow over its idle connections, and
+ * opens more when the queue needs them and every cap allows (slow start
+ * per hop). A dest whose target failed ends its queue.
+ */
+static void
+dest_pump(struct sched *s, struct sched_dest *d)
 {
 	struct sched_hop *h;
+	struct sched_conn *c;
+	struct sched_job *j;
+	int opening;
 
-	for (; d->cur < d->nhops; d->cur++) {
-		h = d->hops[d->cur];
-		if (!h->dead)
-			return h;
-		if (h->fail.status != SCHED_BOUNCED)
-			d->perm_only = 0;
-		d->fail = h->fail;
+	d->starving = 0;
+	if (d->qhead == NULL || d->t->state == TARGET_RESOLVING ||
+	    s->stopping)
+		return;
+	if ((h = target_hop(d->t)) == NULL) {
+		dest_fail_queue(s, d);
+		return;
 	}
-	if (d->state == DEST_READY) {
-		d->state = DEST_FAILED;
-		if (d->nhops > 0 && !d->perm_only)
-			d->fail.status = SCHED_DEFERRED;
+	while (d->qhead != NULL && (c = idle_conn(d, h)) != NULL) {
+		if (c->dest != d && !dest_conn_ok(s, d))
+			break;
+		if ((j = dest_take_job(s, d)) == NULL)
+			return;		/* woken by its timer */
+		conn_idle_remove(c);
+		conn_charge(s, c, d);
+		conn_start(s, c, j);
 	}
-	return NULL;
+	while (d->qhead != NULL && !h->dead) {
+		opening = h->nconns - h->nlive;
+		if (d->qlen <= opening) {
+			/* Enough are on their way, perhaps another dest's:
+			 * pumped again when one works or idles. */
+			d->starving = 1;
+			return;
+		}
+		if (dest_wait(s, d) > 0) {
+			(void)dest_take_job(s, d);	/* sets the wake */
+			return;
+		}
+		if (h->nconns >= h->cap || opening >= (h->nlive > 0 ?
+		    h->nlive : 1) || !dest_conn_ok(s, d)) {
+			/* Pumped again when a connection frees or works. */
+			d->starving = 1;
+			if (throttle_conn_cap(&s->global) > 0 &&
+			    s->global.conns >= throttle_conn_cap(&s->global))
+				conn_close_idle(s);
+			return;
+		}
+		if (conn_open_hop(s, d, h) < 0) {
+			/* A local shortage (file descriptors): try again
+			 * in a second rather than spin. */
+			d->wake_at = s->now + 1000;
+			return;
+		}
+	}
 }
 
 static void
-dest_enqueue(struct sched *s, struct sched_job *j)
+dest_ready(struct sched *s, struct sched_job *j)
 {
 	struct sched_dest *d = j->dest;
-	struct sched_hop *h;
 
 	if (s->stopping) {
 		job_end(s, j, SCHED_UNSENT, 0, "", "stopped before sending",
 		    NULL, NULL);
 		return;
 	}
-	switch (d->state) {
-	case DEST_RESOLVING:
-		j->next = NULL;
-		if (d->wtail != NULL)
-			d->wtail->next = j;
-		else
-			d->whead = j;
-		d->wtail = j;
+	if (d->t->state == TARGET_FAILED) {
+		job_fail(s, j, &d->t->fail);
 		return;
-	case DEST_READY:
-		if ((h = dest_hop(d)) != NULL) {
-			hop_push(h, j);
-			hop_dispatch(s, h);
-			return;
-		}
-		break;
-	case DEST_FAILED:
-		break;
 	}
-	job_fail(s, j, &d->fail);
+	j->next = NULL;
+	if (d->qtail != NULL)
+		d->qtail->next = j;
+	else
+		d->qhead = j;
+	d->qtail = j;
+	d->qlen++;
+	dest_pump(s, d);
 }
-
 /* ----------------------------------------------------------- policies */
 
 static int
@@ -1082,29 +1443,29 @@ job_take_rendered(struct sched *s)
 			job_end(s, j, SCHED_FAILED, 0, "5.6.0", j->render_err,
 			    NULL, NULL);
 		else
-			dest_enqueue(s, j);
+			dest_ready(s, j);
 	}
 }
 
+/* Claims up to n of the dest's due deliveries; the count, -1. */
 static int
-job_load(struct sched *s)
+load_dest(struct sched *s, struct sched_dest *d, int n)
 {
 	struct sched_job *batch[LIMIT_SEND_INFLIGHT];
-	int n = 0, got, i;
+	int k = 0, got, i;
 
-	if (s->exhausted || s->stopping ||
-	    (s->njobs - s->inflight < LIMIT_SEND_LOAD_MIN && s->inflight > 0))
-		return 0;
-	while (s->free != NULL && n < LIMIT_SEND_INFLIGHT) {
-		batch[n++] = s->free;
+	while (s->free != NULL && k < n) {
+		batch[k++] = s->free;
 		s->free = s->free->next;
 	}
-	got = s->ops->load(s->ops->ctx, batch, n, s->e);
-	if (got < 0)
-		got = 0, s->failed = 1;
-	if (got == 0)
-		s->exhausted = 1;
-	for (i = n - 1; i >= got; i--) {
+	got = s->ops->load(s->ops->ctx, d->domain, &d->after, batch, k, s->e);
+	if (got < 0) {
+		s->failed = 1;
+		got = 0;
+	}
+	if (got < k)
+		d->exhausted = 1;
+	for (i = k - 1; i >= got; i--) {
 		batch[i]->next = s->free;
 		s->free = batch[i];
 	}
@@ -1112,15 +1473,82 @@ job_load(struct sched *s)
 		batch[i]->t0 = s->now;
 		batch[i]->render_rc = 0;
 		batch[i]->requeued = 0;
-		batch[i]->dest = dest_get(s, batch[i]->domain);
-		batch[i]->dest->refs++;
+		batch[i]->dest = d;
+		d->inflight++;
 		s->inflight++;
 		s->stats->loaded++;
-		workers_submit(s->workers, &batch[i]->node);
+		if (batch[i]->suppressed)
+			job_end(s, batch[i], SCHED_SUPPRESSED, 0, "",
+			    "suppressed while the campaign ran", NULL, NULL);
+		else
+			workers_submit(s->workers, &batch[i]->node);
 	}
 	return got;
 }
 
+/*
+ * A dest whose target failed temporarily loads no more this run: its
+ * rows stay pending for the next, rather than being deferred one by one
+ * through a relay that is down.
+ */
+static int
+dest_loadable(struct sched *s, struct sched_dest *d)
+{
+	if (d->t->state == TARGET_FAILED)
+		d->exhausted = 1;
+	return !d->exhausted && !throttle_suspended(&d->thr, s->now) &&
+	    (d->t->prov == NULL || !throttle_suspended(d->t->prov, s->now));
+}
+
+/*
+ * Keeps up to LIMIT_SEND_DOMAINS domains going, each with at most a
+ * window of jobs, so that one slow domain holds only its window. A
+ * window is topped up once half of it is used, not per job: a claim is
+ * a transaction.
+ */
+static void
+job_load(struct sched *s)
+{
+	char next[LIMIT_ADDR_DOMAIN + 1];
+	struct sched_dest *d, *dn;
+	int free = s->njobs - s->inflight, want, rc, more = 0;
+
+	if (s->exhausted || s->stopping || s->failed ||
+	    (free < s->njobs / 8 && s->inflight > 0))
+		return;
+	for (d = s->dlist; d != NULL && free > 0 && !s->failed; d = dn) {
+		dn = d->next;
+		if (!dest_loadable(s, d))
+			continue;
+		want = LIMIT_SEND_WINDOW - d->inflight;
+		if (want < LIMIT_SEND_WINDOW / 2 && d->inflight > 0)
+			continue;
+		free -= load_dest(s, d, want < free ? want : free);
+	}
+	while (free > 0 && !s->domains_done && !s->failed &&
+	    s->ndests < LIMIT_SEND_DOMAINS) {
+		rc = s->ops->next_domain(s->ops->ctx, s->domain_after, next,
+		    sizeof(next), s->e);
+		if (rc < 0)
+			s->failed = 1;
+		if (rc <= 0) {
+			s->domains_done = 1;
+			break;
+		}
+		snprintf(s->domain_after, sizeof(s->domain_after), "%s",
+		    next);
+		d = dest_new(s, next);
+		free -= load_dest(s, d, LIMIT_SEND_WINDOW < free ?
+		    LIMIT_SEND_WINDOW : free);
+		dest_release(s, d);	/* nothing due after all */
+	}
+	for (d = s->dlist; d != NULL; d = d->next)
+		more |= !d->exhausted;
+	if (s->domains_done && !more)
+		s->exhausted = 1;
+}
+
+/* ----------------------------------------------------------- the loop */
 /* ----------------------------------------------------------- the loop */
 
 static void
@@ -1155,6 +1583,27 @@ dns_watch(struct sched *s)
 	}
 }
 
+/* Pumps the dests whose throttles said wait until now; the next wake. */
+static int64_t
+dest_wakes(struct sched *s, int64_t next)
+{
+	struct sched_dest *d, *dn;
+
+	for (d = s->dlist; d != NULL; d = dn) {
+		dn = d->next;
+		if (d->wake_at == 0)
+			continue;
+		if (d->wake_at <= s->now) {
+			d->wake_at = 0;
+			dest_pump(s, d);
+			dn = d->next;	/* d survives: it has a queue */
+		}
+		if (d->wake_at > 0 && d->wake_at < next)
+			next = d->wake_at;
+	}
+	return next;
+}
+
 /* Expired deadlines and idle connections; the wait until the next. */
 static int
 timers(struct sched *s, int64_t next_tick)
@@ -1174,11 +1623,11 @@ timers(struct sched *s, int64_t next_tick)
 		dl = c->idle ? c->idle_since + s->idle_ms : conn_deadline(c->c);
 		if (dl >= 0 && dl <= s->now) {
 			conn_expire(c->c, s->now);
-			c->knext = s->kick;
-			s->kick = c;
+			conn_kick(s, c);
 		} else if (dl >= 0 && dl < next)
 			next = dl;
 	}
+	next = dest_wakes(s, next);
 	t = dns_timeout_ms(s->dns);
 	if (t >= 0 && s->now + t < next)
 		next = s->now + t;
@@ -1213,8 +1662,7 @@ handle(struct sched *s, struct epoll_event *ev)
 		if (c->dead)
 			return;
 		conn_io(c->c, ev->events, s->now);
-		c->knext = s->kick;
-		s->kick = c;
+		conn_kick(s, c);
 		break;
 	case W_DNS_SET:
 		dns_ready(s);
@@ -1227,38 +1675,32 @@ handle(struct sched *s, struct epoll_event *ev)
 
 /*
  * A stop ends every job not yet on the wire. They are gathered first:
- * ending one may free its dest and hops, which the walk is inside. Jobs
- * on workers come back through job_take_rendered() and end in
- * dest_enqueue(), which sees s->stopping.
+ * ending one may free its dest, which the walk is inside. Jobs on
+ * workers come back through job_take_rendered() and end in dest_ready(),
+ * which sees s->stopping.
  */
 static void
 stop_queued(struct sched *s)
 {
 	struct sched_job *list = NULL, *j;
-	struct sched_hop *h;
 	struct sched_dest *d;
-	int b;
 
 	s->stopping = 1;
 	s->stop_at = s->now;
-	for (b = 0; b < SCHED_BUCKETS; b++) {
-		for (h = s->hops[b]; h != NULL; h = h->hnext)
-			while ((j = hop_pop(h)) != NULL) {
-				j->next = list;
-				list = j;
-			}
-		for (d = s->dests[b]; d != NULL; d = d->hnext)
-			while ((j = d->whead) != NULL) {
-				d->whead = j->next;
-				j->next = list;
-				list = j;
-			}
-		for (d = s->dests[b]; d != NULL; d = d->hnext)
-			d->wtail = NULL;
+	for (d = s->dlist; d != NULL; d = d->next) {
+		while ((j = d->qhead) != NULL) {
+			d->qhead = j->next;
+			j->next = list;
+			list = j;
+		}
+		d->qtail = NULL;
+		d->qlen = 0;
+		d->wake_at = 0;
 	}
 	while ((j = list) != NULL) {
 		list = j->next;
-		dest_enqueue(s, j);
+		job_end(s, j, SCHED_UNSENT, 0, "", "stopped before sending",
+		    NULL, NULL);
 	}
 }
 
@@ -1277,8 +1719,7 @@ abort_wire(struct sched *s)
 	for (c = s->conns; c != NULL; c = c->next)
 		if (!c->dead) {
 			smtp_abort(conn_smtp(c->c), "the send was stopped");
-			c->knext = s->kick;
-			s->kick = c;
+			conn_kick(s, c);
 		}
 }
 
@@ -1289,6 +1730,7 @@ loop_once(struct sched *s, int64_t *next_tick)
 	int n, i, wait;
 
 	s->now = mono_ms();
+	dest_reap(s);
 	if (!s->stopping && (s->failed || (s->sc->stop && *s->sc->stop)))
 		stop_queued(s);
 	if (s->stopping && !s->aborted && ((s->sc->stop && *s->sc->stop > 1) ||
@@ -1336,6 +1778,11 @@ sched_setup(struct sched *s, struct err *e)
 
 	if (policies_make(s, e) < 0)
 		return -1;
+	s->now = mono_ms();
+	throttle_init(&s->global, &cfg->shape_global, s->now);
+	s->provs = xcalloc(cfg->nproviders + 1, sizeof(*s->provs));
+	for (i = 0; i < (int)cfg->nproviders; i++)
+		throttle_init(&s->provs[i], &cfg->providers[i].s, s->now);
 	memset(&dc, 0, sizeof(dc));
 	dc.servers = cfg->dns_servers;
 	dc.smtp_port = (unsigned short)s->pols[0].port;
@@ -1394,16 +1841,19 @@ sched_drain(struct sched *s)
 static void
 sched_teardown(struct sched *s)
 {
-	struct sched_dest *d, *dn;
+	struct sched_target *t, *tn;
 	int b, i;
 
 	workers_stop(s->workers);
-	dns_free(s->dns);	/* its callbacks still see the dests */
+	dns_free(s->dns);	/* its callbacks still see the targets */
+	while (s->dlist != NULL)
+		dest_free(s, s->dlist);
 	for (b = 0; b < SCHED_BUCKETS; b++)
-		for (d = s->dests[b]; d != NULL; d = dn) {
-			dn = d->hnext;
-			dest_free(s, d);
+		for (t = s->targets[b]; t != NULL; t = tn) {
+			tn = t->hnext;
+			target_free(s, t);
 		}
+	free(s->provs);
 	for (i = 0; s->jobs != NULL && i < s->njobs; i++) {
 		buf_free(&s->jobs[i].attrs);
 		buf_free(&s->jobs[i].msg);
@@ -1433,9 +1883,6 @@ sched_run(const struct sched_config *sc, const struct sched_ops *ops,
 	s.stats = stats;
 	s.e = e;
 	s.ep = s.ep_dns = -1;
-	s.conns_max = sc->conns > 0 ? sc->conns : LIMIT_SEND_CONNS;
-	s.hop_conns = sc->hop_conns > 0 ? sc->hop_conns : LIMIT_SEND_HOP_CONNS;
-	s.conn_msgs = sc->conn_msgs > 0 ? sc->conn_msgs : LIMIT_SEND_CONN_MSGS;
 	s.connect_ms = sc->cfg->timeouts.connect > 0 ?
 	    sc->cfg->timeouts.connect * 1000 : LIMIT_SEND_CONNECT_MS;
 	s.idle_ms = sc->cfg->timeouts.idle > 0 ?

@@ -1,31 +1,44 @@
 /*
  * scheduler.h - the send loop: one thread that owns every destination,
- * every connection and the DNS resolver, fed by a pool of render and sign
- * workers (workers.h).
+ * every throttle, every connection and the DNS resolver, fed by a pool
+ * of render and sign workers (workers.h).
  *
- * sched_run() asks ops->load() for deliveries a bounded number at a time
- * (never more than sched_config.inflight jobs exist), has each rendered
- * and signed by ops->render() on a worker thread, and sends it over a
- * pooled connection to its next hop. Each job ends in exactly one
- * ops->outcome() call on the loop thread, then its struct is reused.
+ * Per-domain queues. sched_run() keeps up to LIMIT_SEND_DOMAINS
+ * recipient domains active at once, taking them in key order from
+ * ops->next_domain(), and tops up each with ops->load() to at most a
+ * window of jobs (never more than sched_config.inflight in all). Jobs
+ * are rendered and signed by ops->render() on the workers, then wait in
+ * their domain's queue for a token and a connection. A throttled,
+ * suspended or slow domain holds its own window only; the others go on.
+ * Each job ends in exactly one ops->outcome() call on the loop thread,
+ * then its struct is reused.
+ *
+ * Shaping (throttle.h): every message takes a token from its domain's
+ * throttle (its shaping.domains rule, else the default), from its MX
+ * provider's (a shaping.providers rule matching a next hop's name) and
+ * from the global one; every connection counts against the same three
+ * caps. Throttling replies (421, 4.7.x, the configured patterns) and
+ * connection failures slow the domain and provider down; delivered
+ * messages speed them up again.
  *
  * Routing, per recipient domain: a delivery.routes entry (exact or
  * "*.suffix"), else the relay in relay mode, else the domain's MX hosts
  * (dns.h: preference order, implicit MX, null MX, temporary failures
- * never falling back). A destination is resolved once while it has work.
- * Its next hops are tried in order: a hop whose connection fails before
- * the session is ready, while it has no working connection, is dead for
- * this run and its queue moves to the destination's next hop; when none
- * is left every delivery queued for it ends with the last hop's failure
- * (deferred, unless every hop failed permanently).
- * A failure while other connections to the hop work lowers that hop's
- * connection cap to what it is serving (a server limiting connections).
+ * never falling back). A target (where mail goes) is resolved once
+ * while it has work; routes and the relay are one target for every
+ * domain routed there. Its next hops are tried in order: a hop whose
+ * connection fails before the session is ready, while it has no working
+ * connection, is dead for this run and the target moves to its next hop;
+ * when none is left every delivery for it ends with the last hop's
+ * failure (deferred, unless every hop failed permanently).
  *
- * Pool: connections are reused for the next message to the same next
- * hop (address, port, TLS policy, credentials; the HELO name and source
- * address are one per run) up to conn_msgs messages, and closed after
- * idle_ms unused; one that failed is never reused (the session ends).
- * At most conns connections in all and hop_conns per next hop.
+ * Pool: a connection belongs to one next hop (address, port, TLS policy,
+ * credentials; the HELO name and source address are one per run) and
+ * carries one domain's messages at a time; an idle one passes to another
+ * domain with the same next hop. It carries at most the strictest
+ * messages_per_connection, is closed after idle_ms unused, and one that
+ * failed is never reused (the session ends). Connections open by slow
+ * start: one while none works, then as many opening as working.
  *
  * Stopping: when *stop becomes non-zero, nothing more is loaded, queued
  * jobs end SCHED_UNSENT and messages on the wire are finished; at 2, or
@@ -49,6 +62,7 @@ enum sched_status {
 	SCHED_DEFERRED,
 	SCHED_BOUNCED,
 	SCHED_FAILED,		/* could not be rendered or signed */
+	SCHED_SUPPRESSED,	/* suppressed while the campaign ran */
 	SCHED_UNSENT		/* never tried: stopped first */
 };
 
@@ -59,6 +73,8 @@ struct sched_job {
 	char rcpt[LIMIT_ADDR + 1];
 	int64_t recipient_id;
 	int64_t date_ms;
+	int attempts;		/* made before this one */
+	int suppressed;		/* ends SCHED_SUPPRESSED, unsent */
 	struct buf attrs;
 	/* Set by ops->render(). */
 	int render_rc;		/* 0, else an EX_ code: fails unsent */
@@ -85,9 +101,14 @@ struct sched_outcome {
 
 struct sched_ops {
 	void *ctx;
-	/* Fills jobs[0..n) from the store; the count, 0 when done, -1. */
-	int (*load)(void *ctx, struct sched_job **jobs, int n,
-	    struct err *e);
+	/* The next domain with due work after `after` ("" first): 1 with it
+	 * in out, 0 when there is none, -1. */
+	int (*next_domain)(void *ctx, const char *after, char *out,
+	    size_t n, struct err *e);
+	/* Fills jobs[0..n) with the domain's due work after recipient
+	 * *after, moving *after on; the count, 0 when done, -1. */
+	int (*load)(void *ctx, const char *domain, int64_t *after,
+	    struct sched_job **jobs, int n, struct err *e);
 	/* On a worker thread. */
 	void (*render)(void *ctx, int worker, struct sched_job *j);
 	/* On the loop thread; -1 stops the run with e. */
@@ -105,9 +126,6 @@ struct sched_config {
 	const char *relay_pass;
 	int workers;
 	int inflight;		/* jobs at once; 0: LIMIT_SEND_INFLIGHT */
-	int conns;		/* 0: LIMIT_SEND_CONNS */
-	int hop_conns;		/* 0: LIMIT_SEND_HOP_CONNS */
-	int conn_msgs;		/* 0: LIMIT_SEND_CONN_MSGS */
 	volatile sig_atomic_t *stop;
 };
 
@@ -117,6 +135,7 @@ struct sched_stats {
 	int64_t connections;
 	int64_t conn_failures;
 	int64_t dns_lookups;
+	int64_t throttle_signals;	/* throttling replies, failures */
 };
 
 /*
@@ -127,7 +146,8 @@ struct sched_stats {
 int sched_run(const struct sched_config *sc, const struct sched_ops *ops,
     struct sched_stats *stats, struct err *e) WUR;
 
-/* "delivered", "deferred", "bounced", "failed", "unsent". */
+/* "delivered", "deferred", "bounced", "failed", "suppressed",
+   "unsent". */
 const char *sched_status_name(enum sched_status s);
 
 #endif

@@ -18,7 +18,13 @@
 #include "smtp.h"
 #include "xalloc.h"
 
-#define SEND_BATCH	1024	/* outcomes per commit, at most */
+#define SEND_BATCH	1024	/* outcomes per commit, normally */
+/* Room for the batch and every job in flight: after a failed commit the
+ * outcomes still coming are kept for the next try, never dropped. */
+#define SEND_OUT_MAX	(SEND_BATCH + LIMIT_SEND_INFLIGHT)
+#define SEND_LEASE_MS	(30 * 1000)	/* the send lease, renewed ... */
+#define SEND_RENEW_MS	(5 * 1000)	/* ... this often */
+#define SEND_STATUS_MS	1000	/* pause and cancel are seen this soon */
 
 struct send_worker {
 	struct render_ctx x;
@@ -28,9 +34,10 @@ struct send_out {
 	char domain[LIMIT_ADDR_DOMAIN + 1];
 	int64_t recipient_id;
 	const char *status;
-	char reply[LIMIT_SMTP_TEXT + 16];
+	char reply[LIMIT_SMTP_TEXT + 96];
 	char dsn[SMTP_DSN_MAX];
 	char relay[LIMIT_ADDR_DOMAIN + 64];
+	int64_t next_attempt_at;
 };
 
 struct send_run {
@@ -40,11 +47,16 @@ struct send_run {
 	const char *campaign;
 	struct render *render;
 	struct dkim_signer *signer;	/* NULL: --no-dkim */
+	const struct config *cfg;
 	struct send_worker *w;
 	int nworkers;
-	struct store_cursor cur;
 	struct send_out *out;
 	int nout;
+	char owner[LIMIT_ADDR_DOMAIN + 64];	/* the lease's holder name */
+	int leased;
+	volatile sig_atomic_t stop;	/* the signal's, or pause/cancel */
+	char stopped_by[16];		/* "paused", "cancelled"; "" */
+	int64_t renewed, checked;	/* monotonic ms */
 };
 
 /* ---------------------------------------------------------- secrets */
@@ -149,6 +161,8 @@ send_claimed(const struct store_claimed *c, void *ctx)
 	snprintf(j->rcpt, sizeof(j->rcpt), "%s", c->address);
 	j->recipient_id = c->recipient_id;
 	j->date_ms = c->first_attempt_at;
+	j->attempts = c->attempts;
+	j->suppressed = c->suppressed;
 	buf_reset(&j->attrs);
 	if (buf_add(&j->attrs, c->attrs, c->attrs_len) < 0)
 		buf_reset(&j->attrs);	/* over LIMIT_ATTRS: render fails */
@@ -156,13 +170,27 @@ send_claimed(const struct store_claimed *c, void *ctx)
 }
 
 static int
-send_load(void *ctx, struct sched_job **jobs, int n, struct err *e)
+send_next_domain(void *ctx, const char *after, char *out, size_t n,
+    struct err *e)
+{
+	struct send_run *r = ctx;
+	int found;
+
+	if (store_send_next_domain(r->st, r->campaign_id, after, out, n,
+	    &found, e) < 0)
+		return -1;
+	return found;
+}
+
+static int
+send_load(void *ctx, const char *domain, int64_t *after,
+    struct sched_job **jobs, int n, struct err *e)
 {
 	struct send_run *r = ctx;
 	struct sched_job **slot = jobs;
 	int got;
 
-	if (store_send_claim(r->st, r->campaign_id, &r->cur, n,
+	if (store_send_claim(r->st, r->campaign_id, domain, after, n,
 	    send_claimed, &slot, &got, e) < 0)
 		return -1;
 	return got;
@@ -217,11 +245,42 @@ fail:
 	snprintf(j->render_err, sizeof(j->render_err), "%s", e.msg);
 }
 
+/*
+ * A log field cannot end early or forge another: bytes outside printable
+ * ASCII, and those that delimit fields, become \xHH. An address from a
+ * list (a quoted local part may hold spaces, '>' and any UTF-8) or a host
+ * name from DNS is data, not log syntax. space: the field may keep its
+ * spaces (the reply text, last and in parentheses).
+ */
+static const char *
+send_esc(const char *in, char *out, size_t n, int space)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)in;
+	size_t k = 0;
+
+	for (; *p != '\0' && k + 5 < n; p++) {
+		if ((*p > 0x20 && *p < 0x7f && strchr("<>\"\\=()", *p) ==
+		    NULL) || (space && *p == ' ') ||
+		    (space && (*p == '(' || *p == ')' || *p == '='))) {
+			out[k++] = (char)*p;
+			continue;
+		}
+		out[k++] = '\\';
+		out[k++] = 'x';
+		out[k++] = hex[*p >> 4];
+		out[k++] = hex[*p & 15];
+	}
+	out[k] = '\0';
+	return out;
+}
+
 static void
 send_log(const struct send_run *r, const struct sched_job *j,
     const struct sched_outcome *o)
 {
-	char when[32];
+	char when[32], camp[4 * LIMIT_NAME + 8], to[4 * LIMIT_ADDR + 8];
+	char relay[4 * (LIMIT_ADDR_DOMAIN + 64)], text[4 * LIMIT_ERR_MSG];
 	struct timespec ts;
 	struct tm tm;
 
@@ -232,19 +291,21 @@ send_log(const struct send_run *r, const struct sched_job *j,
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(r->o->log, "%s.%03ldZ campaign=%s to=<%s> relay=%s "
 	    "delay=%.2f tls=%s dsn=%s status=%s (", when,
-	    ts.tv_nsec / 1000000, r->campaign, j->rcpt, o->relay,
+	    ts.tv_nsec / 1000000, send_esc(r->campaign, camp, sizeof(camp), 0),
+	    send_esc(j->rcpt, to, sizeof(to), 0),
+	    send_esc(o->relay, relay, sizeof(relay), 0),
 	    (double)o->delay_ms / 1000.0, o->tls,
 	    o->dsn[0] ? o->dsn : "-", sched_status_name(o->status));
 	if (o->code > 0)
 		fprintf(r->o->log, "%d ", o->code);
-	fprintf(r->o->log, "%s)\n", o->text);
+	fprintf(r->o->log, "%s)\n", send_esc(o->text, text, sizeof(text), 1));
 }
 
 static int
 send_flush(void *ctx, struct err *e)
 {
 	struct send_run *r = ctx;
-	struct store_outcome o[SEND_BATCH];
+	static struct store_outcome o[SEND_OUT_MAX];	/* loop thread only */
 	int i;
 
 	for (i = 0; i < r->nout; i++) {
@@ -254,6 +315,7 @@ send_flush(void *ctx, struct err *e)
 		o[i].reply = r->out[i].reply;
 		o[i].dsn = r->out[i].dsn;
 		o[i].relay = r->out[i].relay;
+		o[i].next_attempt_at = r->out[i].next_attempt_at;
 	}
 	if (r->o->log != NULL)
 		fflush(r->o->log);
@@ -263,28 +325,103 @@ send_flush(void *ctx, struct err *e)
 	return 0;
 }
 
+/*
+ * A deferral is due again after the retry schedule's step for its attempt
+ * (the last step repeats); once the first attempt is retry.max_age old it
+ * bounces instead, with the last reply (RFC 5321 4.5.4.1: give up after
+ * days, not at once).
+ */
+static int64_t
+send_retry(const struct send_run *r, const struct sched_job *j,
+    struct sched_outcome *o, char *text, size_t n)
+{
+	const struct config *cfg = r->cfg;
+	int64_t now = store_now_ms(), age = now - j->date_ms;
+	int step = j->attempts < cfg->nretry ? j->attempts : cfg->nretry - 1;
+
+	if (o->status != SCHED_DEFERRED)
+		return 0;
+	if (age >= cfg->retry_max_age_ms) {
+		snprintf(text, n, "gave up after %d attempts in %lld h: %s",
+		    j->attempts + 1, (long long)(age / 3600000), o->text);
+		o->status = SCHED_BOUNCED;
+		o->text = text;
+		return 0;
+	}
+	return now + cfg->retry_ms[step];
+}
+
 static int
 send_outcome(void *ctx, const struct sched_job *j,
-    const struct sched_outcome *o, struct err *e)
+    const struct sched_outcome *oc, struct err *e)
 {
 	struct send_run *r = ctx;
-	struct send_out *so = &r->out[r->nout];
+	struct send_out *so;
+	struct sched_outcome o = *oc;
+	char text[LIMIT_SMTP_TEXT + 64];
 
-	if (o->status != SCHED_UNSENT)
-		send_log(r, j, o);
+	if (r->nout == SEND_OUT_MAX)	/* cannot be: loads stop first */
+		return err_set(e, EX_SOFTWARE, "outcome batch overflow");
+	so = &r->out[r->nout];
+	so->next_attempt_at = send_retry(r, j, &o, text, sizeof(text));
+	if (o.status != SCHED_UNSENT)
+		send_log(r, j, &o);
 	snprintf(so->domain, sizeof(so->domain), "%s", j->domain);
 	so->recipient_id = j->recipient_id;
-	so->status = o->status == SCHED_UNSENT ? "pending" :
-	    sched_status_name(o->status);
-	if (o->code > 0)
-		snprintf(so->reply, sizeof(so->reply), "%d %s", o->code,
-		    o->text);
+	so->status = o.status == SCHED_UNSENT ? "pending" :
+	    sched_status_name(o.status);
+	if (o.code > 0)
+		snprintf(so->reply, sizeof(so->reply), "%d %s", o.code, o.text);
 	else
-		snprintf(so->reply, sizeof(so->reply), "%s", o->text);
-	snprintf(so->dsn, sizeof(so->dsn), "%s", o->dsn);
-	snprintf(so->relay, sizeof(so->relay), "%s", o->relay);
-	if (++r->nout == SEND_BATCH)
+		snprintf(so->reply, sizeof(so->reply), "%s", o.text);
+	snprintf(so->dsn, sizeof(so->dsn), "%s", o.dsn);
+	snprintf(so->relay, sizeof(so->relay), "%s", o.relay);
+	if (++r->nout >= SEND_BATCH)
 		return send_flush(r, e);
+	return 0;
+}
+
+static int64_t
+send_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Every LIMIT_SEND_TICK_MS: commit the outcomes, pass a signal on, renew
+ * the lease, and stop when someone paused or cancelled the campaign.
+ */
+static int
+send_tick(void *ctx, struct err *e)
+{
+	struct send_run *r = ctx;
+	int64_t now = send_mono_ms();
+	char holder[LIMIT_ADDR_DOMAIN + 64], status[16];
+
+	if (r->o->stop != NULL && *r->o->stop > r->stop)
+		r->stop = *r->o->stop;
+	if (send_flush(r, e) < 0)
+		return -1;
+	if (now - r->renewed >= SEND_RENEW_MS) {
+		if (store_send_lease(r->st, r->campaign_id, r->owner,
+		    SEND_LEASE_MS, holder, sizeof(holder), e) < 0)
+			return -1;
+		r->renewed = now;
+	}
+	if (now - r->checked >= SEND_STATUS_MS) {
+		r->checked = now;
+		if (store_campaign_status(r->st, r->campaign_id, status,
+		    sizeof(status), e) < 0)
+			return -1;
+		if (strcmp(status, "running") != 0 && r->stop == 0) {
+			snprintf(r->stopped_by, sizeof(r->stopped_by), "%s",
+			    status);
+			r->stop = 1;
+		}
+	}
 	return 0;
 }
 
@@ -408,8 +545,8 @@ send_run_sched(struct send_run *r, const struct config *cfg,
     char **pass, struct send_result *res, struct err *e)
 {
 	struct sched_config sc;
-	struct sched_ops ops = { r, send_load, send_render, send_outcome,
-	    send_flush };
+	struct sched_ops ops = { r, send_next_domain, send_load, send_render,
+	    send_outcome, send_tick };
 	char helo[LIMIT_SMTP_HELO + 1];
 	int i, rc;
 
@@ -420,11 +557,11 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	sc.route_pass = (const char *const *)pass;
 	sc.relay_pass = pass[cfg->nroutes];
 	sc.workers = r->nworkers;
-	sc.stop = r->o->stop;
+	sc.stop = &r->stop;
 	r->w = xcalloc((size_t)r->nworkers, sizeof(*r->w));
 	for (i = 0; i < r->nworkers; i++)
 		render_ctx_init(&r->w[i].x);
-	r->out = xcalloc(SEND_BATCH, sizeof(*r->out));
+	r->out = xcalloc(SEND_OUT_MAX, sizeof(*r->out));
 	rc = sched_run(&sc, &ops, &res->stats, e);
 	if (rc < 0 && r->nout > 0) {
 		/* Keep what is known; the first error is the one to report. */
@@ -438,6 +575,55 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	return rc;
 }
 
+/* The lease holder's name: host, process and start, for the message a
+ * second send prints. */
+static void
+send_owner(struct send_run *r)
+{
+	char host[LIMIT_ADDR_DOMAIN + 1];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(r->owner, sizeof(r->owner), "%.200s pid %ld at %lld", host,
+	    (long)getpid(), (long long)store_now_ms());
+}
+
+static int
+send_lease(struct send_run *r, int64_t id, struct err *e)
+{
+	char holder[LIMIT_ADDR_DOMAIN + 64];
+
+	send_owner(r);
+	if (store_send_lease(r->st, id, r->owner, SEND_LEASE_MS, holder,
+	    sizeof(holder), e) < 0) {
+		err_prefix(e, "campaign %s", r->campaign);
+		return -1;
+	}
+	r->leased = 1;
+	r->renewed = r->checked = send_mono_ms();
+	return 0;
+}
+
+/* Done when nothing is left and nobody paused or cancelled it. */
+static int
+send_finish(struct send_run *r, struct send_result *res, struct err *e)
+{
+	const char *status;
+
+	if (store_send_left(r->st, r->campaign_id, &res->left, e) < 0)
+		return -1;
+	snprintf(res->stopped_by, sizeof(res->stopped_by), "%s",
+	    r->stopped_by);
+	if (res->left > 0 || r->stop)
+		return 0;
+	if (store_campaign_action(r->st, r->campaign, "finish", 0, &status,
+	    e) < 0)
+		return -1;
+	res->done = 1;
+	return 0;
+}
+
 int
 send_campaign(struct store *st, const struct config *cfg,
     const struct send_opts *o, struct send_result *res, struct err *e)
@@ -445,8 +631,8 @@ send_campaign(struct store *st, const struct config *cfg,
 	struct send_campaign_state cs;
 	struct send_run r;
 	struct timespec t0, t1;
+	struct err ignored;
 	char **pass = NULL;
-	const char *status;
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -456,26 +642,26 @@ send_campaign(struct store *st, const struct config *cfg,
 	r.st = st;
 	r.o = o;
 	r.campaign = o->campaign;
+	r.cfg = cfg;
 	r.nworkers = send_workers(cfg, o);
+	/* The lease comes before the start and the reclaim: the rows a
+	 * 'sending' mark names are then a dead run's, never a live one's. */
 	if (send_passwords(cfg, &pass, e) < 0 ||
 	    store_campaign_get(st, o->campaign, send_state_cb, &cs, e) < 0 ||
 	    send_signer(cfg, o, cs.from_addr, &r.signer, e) < 0 ||
+	    send_lease(&r, cs.id, e) < 0 ||
 	    send_prepare(st, cfg, o->campaign, &cs, res, e) < 0 ||
 	    render_load(st, cfg, o->campaign, NULL, 0, &r.render,
 	    &r.campaign_id, e) < 0)
 		goto out;
 	res->campaign_id = r.campaign_id;
 	if (send_run_sched(&r, cfg, pass, res, e) < 0 ||
-	    store_send_left(st, r.campaign_id, &res->left, e) < 0)
+	    send_finish(&r, res, e) < 0)
 		goto out;
-	if (res->left == 0 && (o->stop == NULL || !*o->stop)) {
-		if (store_campaign_action(st, o->campaign, "finish", 0,
-		    &status, e) < 0)
-			goto out;
-		res->done = 1;
-	}
 	rc = 0;
 out:
+	if (r.leased && store_send_unlease(st, cs.id, r.owner, &ignored) < 0)
+		err_clear(&ignored);	/* it lapses by itself */
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;

@@ -45,6 +45,8 @@ struct send_result {
 	int64_t reclaimed;	/* left in flight by a dead run */
 	int64_t left;		/* still pending or deferred */
 	int done;		/* the campaign is now done */
+	char stopped_by[16];	/* "paused" or "cancelled" while it ran;
+				   "" otherwise */
 	double seconds;
 	struct sched_stats stats;
 };

@@ -283,11 +283,13 @@ int store_delivery_counts(struct store *st, int64_t campaign_id,
 int store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
     struct err *e) WUR;
 
-/* Where the claim goes on from: after this key; all zero at the start. */
-struct store_cursor {
-	char domain[256];
-	int64_t recipient_id;
-};
+/*
+ * The next domain after `after` ("" at the start) in key order that has
+ * due work: pending deliveries, or deferred ones whose next attempt has
+ * come. *found is 0 when there is none.
+ */
+int store_send_next_domain(struct store *st, int64_t campaign_id,
+    const char *after, char *out, size_t n, int *found, struct err *e) WUR;
 
 struct store_claimed {
 	const char *domain;
@@ -296,28 +298,32 @@ struct store_claimed {
 	const char *attrs;		/* a JSON object */
 	size_t attrs_len;
 	int64_t first_attempt_at;	/* now, on a first attempt */
+	int attempts;			/* made before this one */
+	int suppressed;			/* suppressed since the start */
 };
 
 typedef int (*store_claim_cb)(const struct store_claimed *c, void *ctx);
 
 /*
- * Marks up to limit pending deliveries after *cur, in key order, as
- * 'sending' (their first attempt now, unless they had one), hands each
- * to cb, and moves *cur past them; *n is 0 when none is left. One
- * transaction.
+ * Marks up to limit due deliveries of one domain with recipient ids after
+ * *after as 'sending' (their first attempt now, unless they had one),
+ * hands each to cb in id order and moves *after past them; *n is 0 when
+ * the domain has no more. One transaction.
  */
 int store_send_claim(struct store *st, int64_t campaign_id,
-    struct store_cursor *cur, int limit, store_claim_cb cb, void *ctx,
-    int *n, struct err *e) WUR;
+    const char *domain, int64_t *after, int limit, store_claim_cb cb,
+    void *ctx, int *n, struct err *e) WUR;
 
 struct store_outcome {
 	const char *domain;
 	int64_t recipient_id;
-	const char *status;	/* delivered, deferred, bounced, failed, or
-				   pending: handed back untried */
+	const char *status;	/* delivered, deferred, bounced, failed,
+				   suppressed, or pending: handed back
+				   untried */
 	const char *reply;
 	const char *dsn;
 	const char *relay;
+	int64_t next_attempt_at;	/* deferred: when it is due again */
 };
 
 /* Records n outcomes and their events in one transaction. */
@@ -327,5 +333,18 @@ int store_send_record(struct store *st, int64_t campaign_id,
 /* Deliveries not yet final: pending, sending or deferred. */
 int store_send_left(struct store *st, int64_t campaign_id, int64_t *left,
     struct err *e) WUR;
+
+/*
+ * The send lease: taken (or renewed) for ttl_ms by owner, unless another
+ * owner's lease has not lapsed: then EX_TEMPFAIL naming the holder, who
+ * is also copied to holder.
+ */
+int store_send_lease(struct store *st, int64_t campaign_id, const char *owner,
+    int64_t ttl_ms, char *holder, size_t n, struct err *e) WUR;
+int store_send_unlease(struct store *st, int64_t campaign_id,
+    const char *owner, struct err *e) WUR;
+/* The campaign's status now ("" when it is gone). */
+int store_campaign_status(struct store *st, int64_t campaign_id, char *out,
+    size_t n, struct err *e) WUR;
 
 #endif

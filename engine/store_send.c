@@ -6,18 +6,15 @@
  * that dies leaves its in-flight deliveries marked; the next run puts
  * them back to 'pending' (store_send_reclaim) and they are sent again,
  * the duplicates that invariant 1 of DESIGN.md allows for messages in
- * flight at a crash. The claim walks the deliveries primary key from a
- * cursor, so each window costs its own rows, never a rescan of the rows
- * already done.
+ * flight at a crash, counted in deliveries.reclaimed. Claims go one
+ * domain at a time (the scheduler keeps many domains going at once, so a
+ * slow one holds up no other), each from a cursor on the primary key, so
+ * a window costs its own rows, never a rescan of the rows already done.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "store_int.h"
-
-/* A deferred delivery is due again after this long (the retry schedule
- * of the scheduler work replaces it). */
-#define STORE_RETRY_MS	(5 * 60 * 1000)
 
 int
 store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
@@ -27,7 +24,8 @@ store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
 
 	*n = 0;
 	if (store_prepare(st, "UPDATE deliveries SET status = 'pending', "
-	    "updated_at = ?2 WHERE campaign_id = ?1 AND status = 'sending'",
+	    "reclaimed = reclaimed + 1, updated_at = ?2 "
+	    "WHERE campaign_id = ?1 AND status = 'sending'",
 	    &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
@@ -38,10 +36,40 @@ store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
 	return 0;
 }
 
+/* Due work: never tried, or deferred and due again by ?NOW. */
+#define DUE(NOW) "(d.status = 'pending' OR (d.status = 'deferred' AND " \
+	"d.next_attempt_at <= " NOW "))"
+
+int
+store_send_next_domain(struct store *st, int64_t campaign_id,
+    const char *after, char *out, size_t n, int *found, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	*found = 0;
+	if (store_prepare(st, "SELECT d.domain FROM deliveries d WHERE "
+	    "d.campaign_id = ?1 AND d.domain > ?2 AND " DUE("?3")
+	    " ORDER BY d.domain LIMIT 1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_text(stmt, 2, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, store_now_ms());
+	rc = sqlite3_step(stmt);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, n, "%s", store_col_text(stmt, 0));
+		*found = 1;
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlerr(st, e, "finding the next domain");
+	return 0;
+}
+
 struct claim_rows {
 	store_claim_cb cb;
 	void *ctx;
-	struct store_cursor *cur;
+	int64_t last;
 };
 
 static int
@@ -56,67 +84,72 @@ claim_row(sqlite3_stmt *stmt, void *arg)
 	c.attrs = store_col_text(stmt, 3);
 	c.attrs_len = (size_t)sqlite3_column_bytes(stmt, 3);
 	c.first_attempt_at = sqlite3_column_int64(stmt, 4);
-	snprintf(cr->cur->domain, sizeof(cr->cur->domain), "%s", c.domain);
-	cr->cur->recipient_id = c.recipient_id;
+	c.attempts = sqlite3_column_int(stmt, 5);
+	c.suppressed = sqlite3_column_int(stmt, 6);
+	cr->last = c.recipient_id;
 	return cr->cb(&c, cr->ctx);
 }
 
 static int
-claim_mark(struct store *st, int64_t campaign_id,
-    const struct store_cursor *from, const struct store_cursor *to,
-    int64_t now, struct err *e)
+claim_mark(struct store *st, int64_t campaign_id, const char *domain,
+    int64_t from, int64_t to, int64_t now, struct err *e)
 {
 	sqlite3_stmt *stmt;
 
-	if (store_prepare(st, "UPDATE deliveries SET status = 'sending', "
-	    "first_attempt_at = coalesce(first_attempt_at, ?6), "
-	    "updated_at = ?6 WHERE campaign_id = ?1 AND status = 'pending' "
-	    "AND (domain, recipient_id) > (?2, ?3) "
-	    "AND (domain, recipient_id) <= (?4, ?5)", &stmt, e) < 0)
+	if (store_prepare(st, "UPDATE deliveries AS d SET status = 'sending', "
+	    "first_attempt_at = coalesce(first_attempt_at, ?5), "
+	    "updated_at = ?5 WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
+	    "d.recipient_id > ?3 AND d.recipient_id <= ?4 AND " DUE("?5"),
+	    &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
-	sqlite3_bind_text(stmt, 2, from->domain, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, from->recipient_id);
-	sqlite3_bind_text(stmt, 4, to->domain, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 5, to->recipient_id);
-	sqlite3_bind_int64(stmt, 6, now);
+	sqlite3_bind_text(stmt, 2, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, from);
+	sqlite3_bind_int64(stmt, 4, to);
+	sqlite3_bind_int64(stmt, 5, now);
 	return store_step_done(st, stmt, "claiming deliveries", e);
 }
 
 int
-store_send_claim(struct store *st, int64_t campaign_id,
-    struct store_cursor *cur, int limit, store_claim_cb cb, void *ctx,
-    int *n, struct err *e)
+store_send_claim(struct store *st, int64_t campaign_id, const char *domain,
+    int64_t *after, int limit, store_claim_cb cb, void *ctx, int *n,
+    struct err *e)
 {
-	struct store_cursor from = *cur;
-	struct claim_rows cr = { cb, ctx, cur };
+	struct claim_rows cr = { cb, ctx, *after };
 	sqlite3_stmt *stmt;
 	int64_t now = store_now_ms();
 
 	*n = 0;
 	if (store_begin(st, e) < 0)
 		return -1;
+	/* The suppression is looked up for these rows only: an address
+	 * suppressed while the campaign runs is not mailed again. */
 	if (store_prepare(st, "SELECT d.domain, d.recipient_id, r.address, "
-	    "r.attrs, coalesce(d.first_attempt_at, ?5) FROM deliveries d "
-	    "JOIN recipients r ON r.id = d.recipient_id "
-	    "WHERE d.campaign_id = ?1 AND (d.domain, d.recipient_id) > "
-	    "(?2, ?3) AND d.status = 'pending' "
-	    "ORDER BY d.domain, d.recipient_id LIMIT ?4", &stmt, e) < 0)
+	    "r.attrs, coalesce(d.first_attempt_at, ?5), d.attempts, "
+	    STORE_SUPPRESSED("(SELECT list_id FROM campaigns WHERE id = ?1)")
+	    " FROM deliveries d JOIN recipients r ON r.id = d.recipient_id "
+	    "WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
+	    "d.recipient_id > ?3 AND " DUE("?5")
+	    " ORDER BY d.recipient_id LIMIT ?4", &stmt, e) < 0)
 		goto fail;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
-	sqlite3_bind_text(stmt, 2, from.domain, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 3, from.recipient_id);
+	sqlite3_bind_text(stmt, 2, domain, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, *after);
 	sqlite3_bind_int(stmt, 4, limit);
 	sqlite3_bind_int64(stmt, 5, now);
 	if (store_rows(st, stmt, claim_row, &cr, "loading deliveries", n,
 	    e) < 0)
 		goto fail;
-	if (*n > 0 && claim_mark(st, campaign_id, &from, cur, now, e) < 0)
+	if (*n > 0 && claim_mark(st, campaign_id, domain, *after, cr.last,
+	    now, e) < 0)
 		goto fail;
-	return store_commit(st, e);
+	if (store_commit(st, e) < 0)
+		return -1;
+	*after = cr.last;
+	return 0;
 fail:
 	store_rollback(st);
-	*cur = from;
+	*n = 0;
 	return -1;
 }
 
@@ -138,7 +171,7 @@ record_one(struct store *st, sqlite3_stmt *upd, sqlite3_stmt *ev,
 		sqlite3_bind_text(s[i], 6, o->dsn, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s[i], 7, now);
 		sqlite3_bind_text(s[i], 8, o->relay, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s[i], 9, now + STORE_RETRY_MS);
+		sqlite3_bind_int64(s[i], 9, o->next_attempt_at);
 		rc = sqlite3_step(s[i]);
 		sqlite3_reset(s[i]);
 		if (rc != SQLITE_DONE)
@@ -170,9 +203,10 @@ store_send_record(struct store *st, int64_t campaign_id,
 	    "last_dsn = CASE ?4 WHEN 'pending' THEN last_dsn ELSE ?6 END, "
 	    "next_attempt_at = CASE ?4 WHEN 'deferred' THEN ?9 "
 	    "ELSE next_attempt_at END, updated_at = ?7, "
-	    "done_at = CASE WHEN ?4 IN ('delivered', 'bounced', 'failed') "
+	    "done_at = CASE WHEN ?4 IN ('delivered', 'bounced', 'failed', "
+	    "'suppressed') "
 	    "THEN ?7 END WHERE campaign_id = ?1 AND domain = ?2 AND "
-	    "recipient_id = ?3", &upd, e) < 0 ||
+	    "recipient_id = ?3 AND status = 'sending'", &upd, e) < 0 ||
 	    store_prepare(st, "INSERT INTO events(campaign_id, recipient_id, "
 	    "type, at, detail) SELECT ?1, ?3, ?4, ?7, json_object('dsn', ?6, "
 	    "'reply', ?5, 'relay', ?8) WHERE ?4 IN ('delivered', 'deferred', "
@@ -203,4 +237,75 @@ store_send_left(struct store *st, int64_t campaign_id, int64_t *left,
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	return store_scalar(st, stmt, left, e);
+}
+
+int
+store_send_lease(struct store *st, int64_t campaign_id, const char *owner,
+    int64_t ttl_ms, char *holder, size_t n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = store_now_ms(), changed, until = 0;
+	int rc;
+
+	if (store_prepare(st, "UPDATE campaigns SET send_owner = ?2, "
+	    "send_lease_until = ?3 + ?4 WHERE id = ?1 AND (send_owner IS NULL "
+	    "OR send_owner = ?2 OR send_lease_until < ?3)", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 3, now);
+	sqlite3_bind_int64(stmt, 4, ttl_ms);
+	if (store_step_done(st, stmt, "taking the send lease", e) < 0)
+		return -1;
+	if ((changed = sqlite3_changes(st->db)) > 0)
+		return 0;
+	if (store_prepare(st, "SELECT coalesce(send_owner, ''), "
+	    "coalesce(send_lease_until, 0) FROM campaigns WHERE id = ?1",
+	    &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	if ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+		snprintf(holder, n, "%s", store_col_text(stmt, 0));
+		until = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW)
+		return store_sqlerr(st, e, "reading the send lease");
+	return err_set(e, EX_TEMPFAIL, "another send (%s) holds the campaign "
+	    "for %lld s more", holder, (long long)((until - now) / 1000 + 1));
+}
+
+int
+store_send_unlease(struct store *st, int64_t campaign_id, const char *owner,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "UPDATE campaigns SET send_owner = NULL, "
+	    "send_lease_until = NULL WHERE id = ?1 AND send_owner = ?2",
+	    &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+	return store_step_done(st, stmt, "giving the send lease back", e);
+}
+
+int
+store_campaign_status(struct store *st, int64_t campaign_id, char *out,
+    size_t n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int rc;
+
+	if (store_prepare(st, "SELECT status FROM campaigns WHERE id = ?1",
+	    &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	rc = sqlite3_step(stmt);
+	snprintf(out, n, "%s", rc == SQLITE_ROW ? store_col_text(stmt, 0) :
+	    "");
+	sqlite3_finalize(stmt);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_sqlerr(st, e, "reading the campaign status");
+	return 0;
 }

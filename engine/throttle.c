@@ -34,7 +34,7 @@ refill(struct throttle *t, int64_t now)
 {
 	double b = burst_of(t);
 
-	if (now > t->last_ms) {
+	if (now > t->last_ms && t->ceil.rate > 0) {
 		t->tokens += (double)(now - t->last_ms) * t->ceil.rate *
 		    t->factor / 1000.0;
 		if (t->tokens > b)
@@ -117,9 +117,10 @@ throttle_signal(struct throttle *t, int64_t now)
 	if (pause > LIMIT_THROTTLE_SUSPEND_MAX_MS)
 		pause = LIMIT_THROTTLE_SUSPEND_MAX_MS;
 	t->suspended_until = now + pause;
-	/* A slower bucket starts empty: no burst right after a signal. */
-	t->tokens = 0;
-	t->last_ms = now;
+	/* When the suspension ends one message may go, then the slower
+	 * rate: no burst right after a signal, nothing earned meanwhile. */
+	t->tokens = 1;
+	t->last_ms = t->suspended_until;
 }
 
 int

@@ -1,0 +1,13 @@
+-- 004_send.sql: what a send run needs beyond the campaign tables.
+--
+-- reclaimed counts how often a run that died left this delivery in flight
+-- ('sending') and a later run put it back: such a recipient may have got
+-- the message twice, and reports count those as possibly duplicated.
+ALTER TABLE deliveries ADD COLUMN reclaimed INTEGER NOT NULL DEFAULT 0;
+
+-- The send lease: the run sending a campaign holds it and renews it every
+-- few seconds, so a second `send` (an overlapping cron run) leaves the
+-- campaign alone, and a run that died is known by its lapsed lease
+-- before its in-flight deliveries are reclaimed.
+ALTER TABLE campaigns ADD COLUMN send_owner TEXT;
+ALTER TABLE campaigns ADD COLUMN send_lease_until INTEGER;

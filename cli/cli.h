@@ -123,5 +123,6 @@ extern const struct cli_cmd cmd_campaign[];
 extern const struct cli_cmd cmd_dkim[];
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_send(struct cli *c, int argc, char **argv);
+int cmd_status(struct cli *c, int argc, char **argv);
 
 #endif

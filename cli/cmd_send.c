@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "send.h"
 #include "store.h"
+#include "xalloc.h"
 
 static volatile sig_atomic_t send_stop;
 
@@ -24,12 +25,17 @@ send_on_signal(int sig)
 
 static const char send_usage[] =
     "usage: postbote send CAMPAIGN [--no-dkim] [--workers N] "
-    "[--log FILE | --quiet]\n\n"
+    "[--log FILE | --quiet]\n"
+    "       postbote send --due [...]\n\n"
     "Delivers the campaign's pending deliveries: starts it first when it\n"
     "is a draft or a scheduled campaign that is due, renders and DKIM-signs\n"
     "one message per recipient and sends it to the recipient domain's MX\n"
     "hosts, a configured route or the relay (see postbote.json). Every\n"
     "delivery ends delivered, deferred (left for a later send) or bounced.\n\n"
+    "  --due          every campaign with work due now (scheduled ones whose\n"
+    "                 time has come, running ones with pending or retries\n"
+    "                 due), one after another: the cron entry. A campaign\n"
+    "                 another send holds is skipped\n"
     "  --no-dkim      send unsigned when no DKIM key covers the From domain\n"
     "  --workers N    render and sign threads (default: the config's, else\n"
     "                 the number of cores)\n"
@@ -95,6 +101,60 @@ send_log_open(struct cli *c, const char *path, int quiet, FILE **out)
 	return 0;
 }
 
+struct due_list {
+	char **names;
+	size_t n;
+};
+
+static int
+due_add(const char *name, void *ctx)
+{
+	struct due_list *d = ctx;
+
+	d->names = xrealloc(d->names, (d->n + 1) * sizeof(*d->names));
+	d->names[d->n++] = xstrdup(name);
+	return 0;
+}
+
+/*
+ * The cron entry: every campaign with work due, one after another. One
+ * another process is sending is skipped (its lease), not an error.
+ */
+static int
+send_due(struct cli *c, struct store *st, struct send_opts *o)
+{
+	struct due_list d = { NULL, 0 };
+	struct send_result r;
+	struct err e;
+	size_t i;
+	int rc = 0;
+
+	if (store_campaigns_due(st, due_add, &d, &e) < 0)
+		return cli_fail(c, &e);
+	if (d.n == 0)
+		out_say(c, "nothing is due\n");
+	for (i = 0; i < d.n && !send_stop; i++) {
+		o->campaign = d.names[i];
+		if (!c->tty)
+			printf("campaign=%s ", d.names[i]);
+		if (send_campaign(st, c->cfg, o, &r, &e) == 0)
+			send_report(c, o, &r);
+		else if (e.code == EX_TEMPFAIL) {
+			if (!c->tty)
+				printf("skipped=1\n");
+			fprintf(stderr, "%s: skipped: %s\n", c->prog, e.msg);
+		} else {
+			if (!c->tty)
+				printf("error=%d\n", e.code);
+			rc = cli_fail(c, &e);
+		}
+	}
+	for (i = 0; i < d.n; i++)
+		free(d.names[i]);
+	free(d.names);
+	return rc;
+}
+
 int
 cmd_send(struct cli *c, int argc, char **argv)
 {
@@ -104,6 +164,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "due", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct send_opts o = { 0 };
@@ -112,7 +173,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 	struct err e;
 	const char *log = NULL;
 	int64_t workers = 0;
-	int ch, rc, quiet = 0;
+	int ch, rc, quiet = 0, due = 0;
 
 	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
 		switch (ch) {
@@ -135,15 +196,20 @@ cmd_send(struct cli *c, int argc, char **argv)
 		case 'q':
 			quiet = 1;
 			break;
+		case 'd':
+			due = 1;
+			break;
 		default:
 			return EX_USAGE;
 		}
 	}
-	if (cli_args(c, argc, argv, 1, "CAMPAIGN") != 0)
+	if (cli_args(c, argc, argv, due ? 0 : 1, due ? "no CAMPAIGN with "
+	    "--due" : "CAMPAIGN") != 0)
 		return EX_USAGE;
-	o.campaign = argv[optind];
+	o.campaign = due ? NULL : argv[optind];
 	o.workers = (int)workers;
 	o.stop = &send_stop;
+	o.progress = c->tty ? stdout : NULL;
 	if ((rc = send_log_open(c, log, quiet, &o.log)) != 0)
 		return rc;
 	if ((rc = cli_open(c, &st)) != 0)
@@ -151,7 +217,9 @@ cmd_send(struct cli *c, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);	/* a peer gone must not kill us */
 	signal(SIGINT, send_on_signal);
 	signal(SIGTERM, send_on_signal);
-	if (send_campaign(st, c->cfg, &o, &r, &e) < 0)
+	if (due)
+		rc = send_due(c, st, &o);
+	else if (send_campaign(st, c->cfg, &o, &r, &e) < 0)
 		rc = cli_fail(c, &e);
 	else
 		send_report(c, &o, &r);

@@ -34,6 +34,8 @@ static const struct cli_cmd groups[] = {
 	{ "dkim", NULL, "DKIM signing keys: keygen", NULL },
 	{ "send", cmd_send, "deliver a campaign: render, sign, send, record",
 	  NULL },
+	{ "status", cmd_status, "live progress of a campaign and its send",
+	  NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -97,7 +99,8 @@ run(struct cli *c, int argc, char **argv)
 			continue;
 		if (groups[i].fn != NULL) {
 			c->prog = strcmp(argv[0], "init") == 0 ?
-			    "postbote init" : "postbote send";
+			    "postbote init" : strcmp(argv[0], "send") == 0 ?
+			    "postbote send" : "postbote status";
 			return groups[i].fn(c, argc, argv);
 		}
 		t = group_table(argv[0]);

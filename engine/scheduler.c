@@ -116,6 +116,7 @@ struct sched_dest {
 	int qlen;
 	int inflight;		/* loaded and not yet ended */
 	int conns;		/* connections carrying its mail */
+	int opening;		/* ... of them not yet ready */
 	int64_t after;		/* the loader's cursor */
 	int exhausted;		/* the loader has it all */
 	int64_t wake_at;	/* a throttle said wait until; 0: not */
@@ -844,6 +845,7 @@ conn_open_hop(struct sched *s, struct sched_dest *d, struct sched_hop *h)
 	h->nconns++;
 	s->nconns++;
 	conn_charge(s, c, d);
+	d->opening++;
 	s->stats->connections++;
 	c->next = s->conns;
 	if (s->conns != NULL)
@@ -953,6 +955,8 @@ on_ready(struct sched *s, struct sched_conn *c)
 	if (!c->live) {
 		c->live = 1;
 		c->hop->nlive++;
+		if (d != NULL)
+			d->opening--;
 		conn_tls_desc(c->c, c->tls, sizeof(c->tls));
 		grew = 1;
 	}
@@ -1043,7 +1047,9 @@ on_closed(struct sched *s, struct sched_conn *c, const struct smtp_event *ev)
 		on_message(s, c, ev);
 	if (c->live)
 		h->nlive--;
-	else if (!c->quitting) {
+	else if (d != NULL)
+		d->opening--;
+	if (!c->live && !c->quitting) {
 		s->stats->conn_failures++;
 		if (d != NULL)
 			dest_signal(s, d);
@@ -1284,19 +1290,26 @@ dest_pump(struct sched *s, struct sched_dest *d)
 		conn_start(s, c, j);
 	}
 	while (d->qhead != NULL && !h->dead) {
-		opening = h->nconns - h->nlive;
-		if (d->qlen <= opening) {
-			/* Enough are on their way, perhaps another dest's:
-			 * pumped again when one works or idles. */
-			d->starving = 1;
+		/*
+		 * Slow start, per dest and per hop: no more opening than
+		 * working (one while none works, so a dead host costs one
+		 * connect however many domains use it), none beyond what
+		 * the queue needs, and under a rate limit one at a time:
+		 * tokens, not sessions, are what it lacks.
+		 */
+		opening = d->opening;
+		if (d->qlen <= opening || opening >= (d->conns - opening > 0 ?
+		    d->conns - opening : 1) || (opening > 0 &&
+		    d->thr.ceil.rate > 0) || h->nconns - h->nlive >=
+		    (h->nlive > 0 ? h->nlive : 1)) {
+			d->starving = 1;	/* pumped when one works */
 			return;
 		}
 		if (dest_wait(s, d) > 0) {
 			(void)dest_take_job(s, d);	/* sets the wake */
 			return;
 		}
-		if (h->nconns >= h->cap || opening >= (h->nlive > 0 ?
-		    h->nlive : 1) || !dest_conn_ok(s, d)) {
+		if (h->nconns >= h->cap || !dest_conn_ok(s, d)) {
 			/* Pumped again when a connection frees or works. */
 			d->starving = 1;
 			if (throttle_conn_cap(&s->global) > 0 &&
@@ -1548,7 +1561,46 @@ job_load(struct sched *s)
 		s->exhausted = 1;
 }
 
-/* ----------------------------------------------------------- the loop */
+/* ------------------------------------------------------------ reporting */
+
+void
+sched_domains(struct sched *s, sched_domain_cb cb, void *arg)
+{
+	struct sched_domain v;
+	struct sched_dest *d;
+	struct throttle *t[3];
+
+	for (d = s->dlist; d != NULL; d = d->next) {
+		memset(&v, 0, sizeof(v));
+		v.domain = d->domain;
+		v.why = "";
+		v.queued = d->qlen;
+		v.inflight = d->inflight;
+		v.connections = d->conns;
+		v.rate_factor = d->thr.factor;
+		v.signals = d->thr.signals;
+		(void)dest_throttles(s, d, t);
+		if (d->t->state == TARGET_RESOLVING)
+			v.state = "resolving";
+		else if (d->t->state == TARGET_FAILED) {
+			v.state = "failed";
+			v.why = d->t->fail.text;
+		} else if (throttle_suspended(&d->thr, s->now) || (t[1] != NULL
+		    && throttle_suspended(t[1], s->now))) {
+			v.state = "suspended";
+			v.why = "throttling replies or connection failures";
+			v.resume_in_ms = dest_wait(s, d);
+		} else if (d->wake_at > s->now) {
+			v.state = "throttled";
+			v.why = "rate limit";
+		} else if (d->starving)
+			v.state = "waiting";
+		else
+			v.state = "active";
+		cb(&v, arg);
+	}
+}
+
 /* ----------------------------------------------------------- the loop */
 
 static void
@@ -1739,7 +1791,7 @@ loop_once(struct sched *s, int64_t *next_tick)
 	(void)job_load(s);
 	conn_settle(s);
 	if (s->now >= *next_tick) {
-		if (!s->failed && s->ops->tick(s->ops->ctx, s->e) < 0)
+		if (!s->failed && s->ops->tick(s->ops->ctx, s, s->e) < 0)
 			s->failed = 1;
 		*next_tick = s->now + LIMIT_SEND_TICK_MS;
 	}
@@ -1899,7 +1951,7 @@ sched_run(const struct sched_config *sc, const struct sched_ops *ops,
 		}
 	}
 	sched_drain(&s);
-	if (rc == 0 && !s.failed && ops->tick(ops->ctx, e) < 0)
+	if (rc == 0 && !s.failed && ops->tick(ops->ctx, &s, e) < 0)
 		rc = -1;
 	if (s.failed)
 		rc = -1;

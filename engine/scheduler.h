@@ -99,6 +99,8 @@ struct sched_outcome {
 	int64_t delay_ms;	/* from loading to the outcome */
 };
 
+struct sched;
+
 struct sched_ops {
 	void *ctx;
 	/* The next domain with due work after `after` ("" first): 1 with it
@@ -114,8 +116,9 @@ struct sched_ops {
 	/* On the loop thread; -1 stops the run with e. */
 	int (*outcome)(void *ctx, const struct sched_job *j,
 	    const struct sched_outcome *o, struct err *e);
-	/* At least every LIMIT_SEND_TICK_MS and once at the end. */
-	int (*tick)(void *ctx, struct err *e);
+	/* At least every LIMIT_SEND_TICK_MS and once at the end; s is for
+	 * sched_domains() during the call. */
+	int (*tick)(void *ctx, struct sched *s, struct err *e);
 };
 
 struct sched_config {
@@ -145,6 +148,24 @@ struct sched_stats {
  */
 int sched_run(const struct sched_config *sc, const struct sched_ops *ops,
     struct sched_stats *stats, struct err *e) WUR;
+
+/* One domain being sent, for progress and `postbote status`. */
+struct sched_domain {
+	const char *domain;
+	const char *state;	/* "active", "resolving", "throttled",
+				   "suspended", "waiting", "failed" */
+	const char *why;	/* "" or the reason (a failure's reply) */
+	int queued;		/* rendered, waiting for a token or session */
+	int inflight;		/* loaded and not yet ended */
+	int connections;
+	double rate_factor;	/* 1: the configured rate; less: backed off */
+	int64_t resume_in_ms;	/* suspended: until it goes on */
+	int64_t signals;	/* throttling signals so far */
+};
+
+typedef void (*sched_domain_cb)(const struct sched_domain *d, void *arg);
+/* Every domain being sent now; only from inside ops->tick. */
+void sched_domains(struct sched *s, sched_domain_cb cb, void *arg);
 
 /* "delivered", "deferred", "bounced", "failed", "suppressed",
    "unsent". */

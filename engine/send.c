@@ -23,8 +23,9 @@
  * outcomes still coming are kept for the next try, never dropped. */
 #define SEND_OUT_MAX	(SEND_BATCH + LIMIT_SEND_INFLIGHT)
 #define SEND_LEASE_MS	(30 * 1000)	/* the send lease, renewed ... */
-#define SEND_RENEW_MS	(5 * 1000)	/* ... this often */
+#define SEND_RENEW_MS	(2 * 1000)	/* ... this often, with the state */
 #define SEND_STATUS_MS	1000	/* pause and cancel are seen this soon */
+#define SEND_PROGRESS_MS (10 * 1000)	/* a progress line without a tty */
 
 struct send_worker {
 	struct render_ctx x;
@@ -57,6 +58,9 @@ struct send_run {
 	volatile sig_atomic_t stop;	/* the signal's, or pause/cancel */
 	char stopped_by[16];		/* "paused", "cancelled"; "" */
 	int64_t renewed, checked;	/* monotonic ms */
+	int64_t started, shown;		/* monotonic ms */
+	int64_t due;			/* deliveries due at the start */
+	const struct sched_stats *stats;
 };
 
 /* ---------------------------------------------------------- secrets */
@@ -391,13 +395,91 @@ send_mono_ms(void)
 }
 
 /*
+ * Progress: on a terminal a line rewritten every second; otherwise a
+ * key=value line in the log every SEND_PROGRESS_MS, for cron mail and
+ * log watchers.
+ */
+static void
+send_progress(struct send_run *r, int64_t now, int last)
+{
+	const int64_t *n = r->stats->outcomes;
+	int64_t done = n[SCHED_DELIVERED] + n[SCHED_DEFERRED] +
+	    n[SCHED_BOUNCED] + n[SCHED_FAILED] + n[SCHED_SUPPRESSED];
+	double secs = (double)(now - r->started) / 1000.0;
+	double rate = secs > 0 ? (double)done / secs : 0;
+	double eta = rate > 0 && r->due > done ? (double)(r->due - done) /
+	    rate : 0;
+	FILE *fp = r->o->progress != NULL ? r->o->progress : r->o->log;
+
+	if (fp == NULL || (!last && now - r->shown < (r->o->progress ?
+	    1000 : SEND_PROGRESS_MS)))
+		return;
+	r->shown = now;
+	if (r->o->progress != NULL)
+		fprintf(fp, "\r%s: %lld/%lld sent, %lld deferred, %lld bounced, "
+		    "%.0f/s, ETA %.0f s   %s", r->campaign, (long long)done,
+		    (long long)r->due, (long long)n[SCHED_DEFERRED],
+		    (long long)n[SCHED_BOUNCED], rate, eta, last ? "\n" : "");
+	else
+		fprintf(fp, "progress campaign=%s done=%lld due=%lld "
+		    "delivered=%lld deferred=%lld bounced=%lld rate=%.0f "
+		    "eta=%.0f connections=%lld throttle_signals=%lld\n",
+		    r->campaign, (long long)done, (long long)r->due,
+		    (long long)n[SCHED_DELIVERED],
+		    (long long)n[SCHED_DEFERRED], (long long)n[SCHED_BOUNCED],
+		    rate, eta, (long long)r->stats->connections,
+		    (long long)r->stats->throttle_signals);
+	fflush(fp);
+}
+
+/*
  * Every LIMIT_SEND_TICK_MS: commit the outcomes, pass a signal on, renew
  * the lease, and stop when someone paused or cancelled the campaign.
  */
+static void
+send_state_domain(const struct sched_domain *d, void *arg)
+{
+	json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:f, s:I, s:I}",
+	    "domain", d->domain, "state", d->state, "why", d->why,
+	    "queued", d->queued, "inflight", d->inflight, "connections",
+	    d->connections, "rate_factor", d->rate_factor, "resume_in_ms",
+	    (json_int_t)d->resume_in_ms, "signals", (json_int_t)d->signals);
+
+	if (o != NULL)
+		json_array_append_new(arg, o);
+}
+
+/* What `postbote status` shows of this run: counts and every domain. */
+static char *
+send_state_json(struct send_run *r, struct sched *s)
+{
+	const int64_t *n = r->stats->outcomes;
+	json_t *doms = json_array(), *root;
+	char *text;
+
+	sched_domains(s, send_state_domain, doms);
+	root = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+	    "owner", r->owner, "due", (json_int_t)r->due,
+	    "delivered", (json_int_t)n[SCHED_DELIVERED],
+	    "deferred", (json_int_t)n[SCHED_DEFERRED],
+	    "bounced", (json_int_t)n[SCHED_BOUNCED],
+	    "failed", (json_int_t)n[SCHED_FAILED],
+	    "connections", (json_int_t)r->stats->connections,
+	    "throttle_signals", (json_int_t)r->stats->throttle_signals,
+	    "elapsed_ms", (json_int_t)(send_mono_ms() - r->started),
+	    "domains", doms);
+	if (root == NULL)
+		return NULL;
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	return text;
+}
+
 static int
-send_tick(void *ctx, struct err *e)
+send_tick(void *ctx, struct sched *s, struct err *e)
 {
 	struct send_run *r = ctx;
+	char *state;
 	int64_t now = send_mono_ms();
 	char holder[LIMIT_ADDR_DOMAIN + 64], status[16];
 
@@ -405,10 +487,18 @@ send_tick(void *ctx, struct err *e)
 		r->stop = *r->o->stop;
 	if (send_flush(r, e) < 0)
 		return -1;
+	send_progress(r, now, 0);
 	if (now - r->renewed >= SEND_RENEW_MS) {
 		if (store_send_lease(r->st, r->campaign_id, r->owner,
 		    SEND_LEASE_MS, holder, sizeof(holder), e) < 0)
 			return -1;
+		state = send_state_json(r, s);
+		if (state != NULL && store_send_state(r->st, r->campaign_id,
+		    r->owner, state, e) < 0) {
+			free(state);
+			return -1;
+		}
+		free(state);
 		r->renewed = now;
 	}
 	if (now - r->checked >= SEND_STATUS_MS) {
@@ -562,7 +652,11 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	for (i = 0; i < r->nworkers; i++)
 		render_ctx_init(&r->w[i].x);
 	r->out = xcalloc(SEND_OUT_MAX, sizeof(*r->out));
+	r->stats = &res->stats;
+	r->started = r->shown = send_mono_ms();
 	rc = sched_run(&sc, &ops, &res->stats, e);
+	if (r->o->progress != NULL)
+		send_progress(r, send_mono_ms(), 1);
 	if (rc < 0 && r->nout > 0) {
 		/* Keep what is known; the first error is the one to report. */
 		struct err ignored;
@@ -655,7 +749,8 @@ send_campaign(struct store *st, const struct config *cfg,
 	    &r.campaign_id, e) < 0)
 		goto out;
 	res->campaign_id = r.campaign_id;
-	if (send_run_sched(&r, cfg, pass, res, e) < 0 ||
+	if (store_send_left(st, r.campaign_id, &r.due, e) < 0 ||
+	    send_run_sched(&r, cfg, pass, res, e) < 0 ||
 	    send_finish(&r, res, e) < 0)
 		goto out;
 	rc = 0;

@@ -36,6 +36,8 @@ struct send_opts {
 	int no_dkim;
 	int workers;		/* 0: the config's, else the cores */
 	FILE *log;		/* one line per outcome; NULL: none */
+	FILE *progress;		/* a live line on a terminal; NULL: a
+				   progress line in log every 10 s */
 	volatile sig_atomic_t *stop;
 };
 

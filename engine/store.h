@@ -347,4 +347,29 @@ int store_send_unlease(struct store *st, int64_t campaign_id,
 int store_campaign_status(struct store *st, int64_t campaign_id, char *out,
     size_t n, struct err *e) WUR;
 
+/*
+ * Campaigns with work due now, oldest first: scheduled ones whose time
+ * has come, and running ones with pending deliveries or deferred ones
+ * due again. What `send --due` (the cron entry) sends.
+ */
+typedef int (*store_name_cb)(const char *name, void *ctx);
+int store_campaigns_due(struct store *st, store_name_cb cb, void *ctx,
+    struct err *e) WUR;
+
+/* The lease holder's report (JSON), for `postbote status`. */
+int store_send_state(struct store *st, int64_t campaign_id,
+    const char *owner, const char *json, struct err *e) WUR;
+
+struct store_live {
+	int64_t id;
+	const char *status;
+	const char *owner;	/* NULL: no send holds it */
+	int64_t lease_until;
+	const char *state;	/* the last report; NULL: none */
+};
+
+typedef int (*store_live_cb)(const struct store_live *v, void *ctx);
+int store_send_live(struct store *st, const char *name, store_live_cb cb,
+    void *ctx, struct err *e) WUR;
+
 #endif

@@ -309,3 +309,95 @@ store_campaign_status(struct store *st, int64_t campaign_id, char *out,
 		return store_sqlerr(st, e, "reading the campaign status");
 	return 0;
 }
+
+struct due_rows {
+	store_name_cb cb;
+	void *ctx;
+};
+
+static int
+due_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct due_rows *d = arg;
+
+	return d->cb(store_col_text(stmt, 0), d->ctx);
+}
+
+int
+store_campaigns_due(struct store *st, store_name_cb cb, void *ctx,
+    struct err *e)
+{
+	struct due_rows d = { cb, ctx };
+	sqlite3_stmt *stmt;
+
+	/* 'sending' counts: a run that died left work behind. */
+	if (store_prepare(st, "SELECT c.name FROM campaigns c WHERE "
+	    "(c.status = 'scheduled' AND c.scheduled_at <= ?1) OR "
+	    "(c.status = 'running' AND (EXISTS (SELECT 1 FROM deliveries d "
+	    "WHERE d.campaign_id = c.id AND d.status IN ('pending', "
+	    "'sending')) OR EXISTS (SELECT 1 FROM deliveries d WHERE "
+	    "d.campaign_id = c.id AND d.status = 'deferred' AND "
+	    "d.next_attempt_at <= ?1))) ORDER BY coalesce(c.scheduled_at, "
+	    "c.created_at), c.id", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, store_now_ms());
+	return store_rows(st, stmt, due_row, &d, "finding due campaigns",
+	    NULL, e);
+}
+
+int
+store_send_state(struct store *st, int64_t campaign_id, const char *owner,
+    const char *json, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "UPDATE campaigns SET send_state = ?3 WHERE "
+	    "id = ?1 AND send_owner = ?2", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_text(stmt, 2, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_text(stmt, 3, json, -1, SQLITE_STATIC);
+	return store_step_done(st, stmt, "recording the send state", e);
+}
+
+struct live_row {
+	store_live_cb cb;
+	void *ctx;
+};
+
+static int
+live_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct live_row *l = arg;
+	struct store_live v;
+
+	v.status = store_col_text(stmt, 0);
+	v.owner = sqlite3_column_type(stmt, 1) == SQLITE_NULL ? NULL :
+	    store_col_text(stmt, 1);
+	v.lease_until = sqlite3_column_int64(stmt, 2);
+	v.state = sqlite3_column_type(stmt, 3) == SQLITE_NULL ? NULL :
+	    store_col_text(stmt, 3);
+	v.id = sqlite3_column_int64(stmt, 4);
+	return l->cb(&v, l->ctx);
+}
+
+int
+store_send_live(struct store *st, const char *name, store_live_cb cb,
+    void *ctx, struct err *e)
+{
+	struct live_row l = { cb, ctx };
+	sqlite3_stmt *stmt;
+	int n;
+
+	if (store_prepare(st, "SELECT status, send_owner, "
+	    "coalesce(send_lease_until, 0), send_state, id FROM campaigns "
+	    "WHERE name = ?1", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (store_rows(st, stmt, live_row, &l, "reading the campaign", &n,
+	    e) < 0)
+		return -1;
+	if (n == 0)
+		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
+	return 0;
+}

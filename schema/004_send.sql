@@ -11,3 +11,8 @@ ALTER TABLE deliveries ADD COLUMN reclaimed INTEGER NOT NULL DEFAULT 0;
 -- before its in-flight deliveries are reclaimed.
 ALTER TABLE campaigns ADD COLUMN send_owner TEXT;
 ALTER TABLE campaigns ADD COLUMN send_lease_until INTEGER;
+
+-- What the run holding the lease last reported, as JSON: its counts and
+-- every domain it is working on with its queue and throttle state, for
+-- `postbote status` in another process.
+ALTER TABLE campaigns ADD COLUMN send_state TEXT;

@@ -25,6 +25,9 @@
 #include "xalloc.h"
 
 /*
+ * Greylisting is not among the throttle patterns: it defers one
+ * recipient once, and the retry passes.
+ *
  * Built-in provider rules: polite starting points for the receivers that
  * take most of a consumer list, matched on their MX host names (so
  * every Google Workspace or Microsoft 365 domain is covered). A provider
@@ -51,8 +54,7 @@ static const struct config_shape builtin_global = { 200, 0, 0, 0 };
 static const char *const builtin_patterns[] = {
 	"too many connections", "too many messages", "too many recipients",
 	"rate limit", "rate-limit", "ratelimit", "throttl", "try again later",
-	"temporarily deferred", "slow down", "exceeded", "greylist",
-	"graylist",
+	"temporarily deferred", "slow down", "exceeded",
 };
 
 static const int64_t builtin_retry_ms[] = { 5 * 60000, 15 * 60000,

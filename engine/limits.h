@@ -108,6 +108,7 @@
 #define LIMIT_SEND_DOMAINS	256	/* domains being sent at once */
 #define LIMIT_SEND_CONNS_MAX	10000	/* the most a shaping rule may allow */
 #define LIMIT_SEND_HOPS		8	/* addresses tried per destination */
+#define LIMIT_SEND_REQUEUES	3	/* a message a reused session lost */
 #define LIMIT_SEND_CONNECT_MS	(30 * 1000)
 #define LIMIT_SEND_IDLE_MS	(5 * 1000)	/* an unused connection */
 #define LIMIT_SEND_QUIT_MS	(5 * 1000)	/* the end of a run, at most */

@@ -83,6 +83,7 @@ struct sched_hop {
 	int nconns;		/* open: connecting or working */
 	int nlive;		/* reached SMTP_EV_READY */
 	int cap;		/* lowered when the server limits us */
+	int msgs_cap;		/* the server's messages per session; 0 */
 	int dead;
 	struct sched_fail fail;
 	struct sched_conn *idle;
@@ -306,12 +307,12 @@ job_end(struct sched *s, struct sched_job *j, enum sched_status st,
 	o.relay = relay != NULL ? relay : "none";
 	o.tls = tls != NULL ? tls : "none";
 	o.delay_ms = s->now - j->t0;
-	s->stats->outcomes[st]++;
 	/* Even after a failure: the log line and the record of a message
 	 * that went out must not be lost (the first error is kept). */
 	if (s->ops->outcome(s->ops->ctx, j, &o, s->failed ? &ignored :
 	    s->e) < 0)
 		s->failed = 1;
+	s->stats->outcomes[o.status]++;	/* as the op settled it */
 	j->dest = NULL;
 	j->next = s->free;
 	s->free = j;
@@ -403,14 +404,33 @@ dest_conn_msgs(struct sched *s, struct sched_dest *d)
 	return best;
 }
 
-/* A throttling reply or a failed connection: the domain's trouble. */
+/*
+ * A throttling reply or a failed connection: the domain's trouble. Its
+ * first suspension is waited out; from the second in a row the domain is
+ * left for a later run: what it has queued goes back pending, untried,
+ * and it loads no more, so the run is not held for minutes.
+ */
 static void
 dest_signal(struct sched *s, struct sched_dest *d)
 {
+	struct sched_job *j;
+
 	s->stats->throttle_signals++;
 	throttle_signal(&d->thr, s->now);
 	if (d->t != NULL && d->t->prov != NULL)
 		throttle_signal(d->t->prov, s->now);
+	if (d->thr.strikes < 2)
+		return;
+	d->exhausted = 1;
+	d->wake_at = 0;
+	while ((j = d->qhead) != NULL) {
+		d->qhead = j->next;
+		if (d->qhead == NULL)
+			d->qtail = NULL;
+		d->qlen--;
+		job_end(s, j, SCHED_UNSENT, 0, "", "the domain asked us to "
+		    "slow down; left for a later run", NULL, NULL);
+	}
 }
 
 static void
@@ -960,7 +980,8 @@ on_ready(struct sched *s, struct sched_conn *c)
 		conn_tls_desc(c->c, c->tls, sizeof(c->tls));
 		grew = 1;
 	}
-	if ((c->msgs_max > 0 && c->nmsgs >= c->msgs_max) || s->stopping ||
+	if ((c->msgs_max > 0 && c->nmsgs >= c->msgs_max) || (c->hop->msgs_cap
+	    > 0 && c->nmsgs >= c->hop->msgs_cap) || s->stopping ||
 	    c->hop->dead)
 		conn_quit(s, c);
 	else if (d != NULL && d->t != NULL && target_hop(d->t) == c->hop &&
@@ -1012,13 +1033,17 @@ on_message(struct sched *s, struct sched_conn *c,
 		return;
 	c->job = NULL;
 	d = j->dest;
-	if (untransmitted(c, r) && !j->requeued) {
+	if (untransmitted(c, r) && j->requeued < LIMIT_SEND_REQUEUES) {
 		if (s->stopping) {
 			job_end(s, j, SCHED_UNSENT, 0, "", "stopped before "
 			    "sending", NULL, NULL);
 			return;
 		}
-		j->requeued = 1;
+		/* The server's messages-per-session limit, learnt: later
+		 * sessions to the hop end before it. */
+		if (c->hop->msgs_cap == 0 || c->nmsgs < c->hop->msgs_cap)
+			c->hop->msgs_cap = c->nmsgs;
+		j->requeued++;
 		dest_push_front(d, j);
 		return;		/* pumped when the session closes */
 	}
@@ -1026,7 +1051,8 @@ on_message(struct sched *s, struct sched_conn *c,
 	if (st == SCHED_DELIVERED)
 		dest_success(d);
 	else if (st == SCHED_DEFERRED && throttle_reply_signals(r->code,
-	    r->dsn, r->text, s->sc->cfg->throttle_patterns,
+	    r->dsn, r->text, r->stage == SMTP_STAGE_RCPT,
+	    s->sc->cfg->throttle_patterns,
 	    s->sc->cfg->nthrottle_patterns))
 		dest_signal(s, d);
 	conn_relay(c, relay, sizeof(relay));

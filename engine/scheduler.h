@@ -84,7 +84,8 @@ struct sched_job {
 	int eightbit;
 	/* The scheduler's. */
 	int64_t t0;
-	int requeued;		/* sent again after a reused session died */
+	int requeued;		/* times sent again after a reused session
+				   died before the server took it */
 	struct sched_dest *dest;
 	struct sched_job *next;
 };
@@ -114,8 +115,9 @@ struct sched_ops {
 	/* On a worker thread. */
 	void (*render)(void *ctx, int worker, struct sched_job *j);
 	/* On the loop thread; -1 stops the run with e. */
+	/* May turn a deferral into a bounce (a retry's max age). */
 	int (*outcome)(void *ctx, const struct sched_job *j,
-	    const struct sched_outcome *o, struct err *e);
+	    struct sched_outcome *o, struct err *e);
 	/* At least every LIMIT_SEND_TICK_MS and once at the end; s is for
 	 * sched_domains() during the call. */
 	int (*tick)(void *ctx, struct sched *s, struct err *e);

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ struct send_out {
 	char domain[LIMIT_ADDR_DOMAIN + 1];
 	int64_t recipient_id;
 	const char *status;
-	char reply[LIMIT_SMTP_TEXT + 96];
+	char reply[LIMIT_SMTP_TEXT + 128];
 	char dsn[SMTP_DSN_MAX];
 	char relay[LIMIT_ADDR_DOMAIN + 64];
 	int64_t next_attempt_at;
@@ -346,9 +347,16 @@ send_retry(const struct send_run *r, const struct sched_job *j,
 	if (o->status != SCHED_DEFERRED)
 		return 0;
 	if (age >= cfg->retry_max_age_ms) {
-		snprintf(text, n, "gave up after %d attempts in %lld h: %s",
-		    j->attempts + 1, (long long)(age / 3600000), o->text);
+		if (o->code > 0)
+			snprintf(text, n, "gave up after %d attempts in %lld "
+			    "s: %d %s", j->attempts + 1,
+			    (long long)(age / 1000), o->code, o->text);
+		else
+			snprintf(text, n, "gave up after %d attempts in %lld "
+			    "s: %s", j->attempts + 1, (long long)(age / 1000),
+			    o->text);
 		o->status = SCHED_BOUNCED;
+		o->code = 0;
 		o->text = text;
 		return 0;
 	}
@@ -356,18 +364,19 @@ send_retry(const struct send_run *r, const struct sched_job *j,
 }
 
 static int
-send_outcome(void *ctx, const struct sched_job *j,
-    const struct sched_outcome *oc, struct err *e)
+send_outcome(void *ctx, const struct sched_job *j, struct sched_outcome *op,
+    struct err *e)
 {
 	struct send_run *r = ctx;
 	struct send_out *so;
-	struct sched_outcome o = *oc;
-	char text[LIMIT_SMTP_TEXT + 64];
+	struct sched_outcome o = *op;
+	char text[LIMIT_SMTP_TEXT + 96];
 
 	if (r->nout == SEND_OUT_MAX)	/* cannot be: loads stop first */
 		return err_set(e, EX_SOFTWARE, "outcome batch overflow");
 	so = &r->out[r->nout];
 	so->next_attempt_at = send_retry(r, j, &o, text, sizeof(text));
+	op->status = o.status;
 	if (o.status != SCHED_UNSENT)
 		send_log(r, j, &o);
 	snprintf(so->domain, sizeof(so->domain), "%s", j->domain);
@@ -683,14 +692,47 @@ send_owner(struct send_run *r)
 	    (long)getpid(), (long long)store_now_ms());
 }
 
+/*
+ * A holder on this host whose process is gone died without giving the
+ * lease back (kill -9): waiting out its lease would only delay the
+ * resume. Another host's holder is left to its lease.
+ */
+static int
+send_holder_dead(const char *holder)
+{
+	char host[LIMIT_ADDR_DOMAIN + 1], *end;
+	size_t hl;
+	long pid;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		return 0;
+	host[sizeof(host) - 1] = '\0';
+	hl = strlen(host);
+	if (strncmp(holder, host, hl) != 0 ||
+	    strncmp(holder + hl, " pid ", 5) != 0)
+		return 0;
+	errno = 0;
+	pid = strtol(holder + hl + 5, &end, 10);
+	if (errno || end == holder + hl + 5 || pid <= 0 || *end != ' ')
+		return 0;
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
 static int
 send_lease(struct send_run *r, int64_t id, struct err *e)
 {
 	char holder[LIMIT_ADDR_DOMAIN + 64];
+	int rc;
 
 	send_owner(r);
-	if (store_send_lease(r->st, id, r->owner, SEND_LEASE_MS, holder,
-	    sizeof(holder), e) < 0) {
+	holder[0] = '\0';
+	rc = store_send_lease(r->st, id, r->owner, SEND_LEASE_MS, holder,
+	    sizeof(holder), e);
+	if (rc < 0 && e->code == EX_TEMPFAIL && send_holder_dead(holder) &&
+	    store_send_unlease(r->st, id, holder, e) == 0)
+		rc = store_send_lease(r->st, id, r->owner, SEND_LEASE_MS,
+		    holder, sizeof(holder), e);
+	if (rc < 0) {
 		err_prefix(e, "campaign %s", r->campaign);
 		return -1;
 	}

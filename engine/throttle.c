@@ -131,7 +131,7 @@ throttle_suspended(const struct throttle *t, int64_t now)
 
 int
 throttle_reply_signals(int code, const char *dsn, const char *text,
-    char *const *patterns, size_t npatterns)
+    int per_recipient, char *const *patterns, size_t npatterns)
 {
 	size_t i, k, n, tl;
 
@@ -139,7 +139,9 @@ throttle_reply_signals(int code, const char *dsn, const char *text,
 		return 1;
 	if (code < 400 || code > 499)
 		return 0;
-	if (dsn != NULL && strncmp(dsn, "4.7.", 4) == 0)
+	/* A RCPT's 4.7.1 is mostly greylisting: that recipient's, not the
+	 * domain's trouble. Its text still counts. */
+	if (!per_recipient && dsn != NULL && strncmp(dsn, "4.7.", 4) == 0)
 		return 1;
 	tl = text != NULL ? strlen(text) : 0;
 	for (i = 0; i < npatterns; i++) {

@@ -63,10 +63,11 @@ int throttle_suspended(const struct throttle *t, int64_t now);
 
 /*
  * Whether a deferral is a throttling signal: a 421, a 4.7.x enhanced code
- * on a 4xx reply, or reply text containing one of the patterns (ASCII
- * case-insensitive). Only temporary replies are.
+ * on a 4xx reply to anything but RCPT (per_recipient: a RCPT's 451 4.7.1
+ * is greylisting, one recipient's matter), or reply text containing one
+ * of the patterns (ASCII case-insensitive). Only temporary replies are.
  */
 int throttle_reply_signals(int code, const char *dsn, const char *text,
-    char *const *patterns, size_t npatterns);
+    int per_recipient, char *const *patterns, size_t npatterns);
 
 #endif

@@ -9,15 +9,15 @@ SCHEMA="$TESTS/../schema"
 
 # ------------------------------------------------------------------ fresh
 expect 0 "init on a fresh file" "$PB" init
-eq "... gives user_version 3" "$(version "$POSTBOTE_DB")" 3
-check "... reports schema=3" has out "schema=3"
+eq "... gives user_version 4" "$(version "$POSTBOTE_DB")" 4
+check "... reports schema=4" has out "schema=4"
 eq "... with every table of every migration" \
 	"$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM
 	    sqlite_master WHERE type = 'table' ORDER BY name)")" \
 	"campaign_links campaigns deliveries events list_members lists recipients settings suppressions template_versions templates"
 eq "... in WAL mode" "$(sql "PRAGMA journal_mode")" wal
 expect 0 "init again" "$PB" init
-eq "... still version 3" "$(version "$POSTBOTE_DB")" 3
+eq "... still version 4" "$(version "$POSTBOTE_DB")" 4
 
 # -------------------------------------------------------- an old database
 sqlite3 old.db < "$SCHEMA/001_init.sql" || exit 1
@@ -32,7 +32,7 @@ eq "the old database is at version 1" "$(version old.db)" 1
 eq "... without the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 0
 expect 0 "list ls on the old database" "$PB" --db old.db list ls
-eq "... migrates it to version 3" "$(version old.db)" 3
+eq "... migrates it to version 4" "$(version old.db)" 4
 eq "... adds the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 1
 eq "... and lists the old list with its member" "$(cut -f1-2 out)" \
@@ -55,7 +55,7 @@ sqlite3 old2.db < "$SCHEMA/001_init.sql" || exit 1
 sqlite3 old2.db "PRAGMA user_version = 1;
 	INSERT INTO lists(name, created_at) VALUES('keepme', 1)" || exit 1
 expect 0 "init on an old database" "$PB" --db old2.db init
-eq "... migrates it to version 3" "$(version old2.db)" 3
+eq "... migrates it to version 4" "$(version old2.db)" 4
 eq "... keeping the list" "$(sqlite3 old2.db "SELECT name FROM lists")" keepme
 
 # A migration that cannot apply leaves the file at its old version.
@@ -123,7 +123,7 @@ expect 66 "an empty file is not taken for a database" "$PB" --db empty.db list l
 check "... says to run init" has err "postbote init"
 eq "... and stays empty" "$(wc -c < empty.db | tr -d ' ')" 0
 expect 0 "init turns an empty file into a database" "$PB" --db empty.db init
-eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 3
+eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 4
 eq "... with a tracking secret" \
 	"$(sqlite3 empty.db "SELECT length(value) FROM settings WHERE key = 'tracking_secret'")" 64
 

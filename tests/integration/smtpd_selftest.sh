@@ -15,6 +15,9 @@
 #             that change code
 #   broken    garbage instead of a TLS handshake, 100 ms before each reply
 #   old       EHLO refused (HELO only), message 1 dropped mid-DATA
+#   grey      greylisting (the first RCPT of each address 451 4.7.1), the
+#             first MAIL overall 421 4.7.0 and closed; mail_at and
+#             received_at in the envelope
 # Runs alone too: bash tests/integration/smtpd_selftest.sh
 : "${TESTS:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${POSTBOTE:=$TESTS/../build/postbote}"	# lib.sh wants it; unused here
@@ -74,8 +77,9 @@ start inject $tls --starttls-inject '250 fake' --continuation-code-change
 # shellcheck disable=SC2086
 start broken $tls --tls-break --tarpit-ms 100
 start old --no-esmtp --drop-mid-data 1
+start grey --greylist --throttle-first 1
 
-servers="plain tls implicit refuse busy limits inject broken old"
+servers="plain tls implicit refuse busy limits inject broken old grey"
 args=""
 for m in $servers; do
 	check "the $m server wrote its port" wait_port "$m"
@@ -366,6 +370,39 @@ e = env("old", 1)
 t(saved("old") == ["000001.eml"] and e["size_param"] is None
   and e["helo"] == s.local_hostname,
   "old: the next message saved, after HELO, without parameters", e)
+
+# --- grey: greylisting, the first MAIL throttled, time stamps -----------------
+r = Raw("grey")
+r.reply()
+r.send(b"EHLO x\r\nMAIL FROM:<a@example.test>\r\n")
+got = [r.codes(1), r.reply(), r.reply()]
+t(got[0] == [250] and got[1][0].startswith("421 4.7.0 ") and got[2] == [],
+  "grey: the first MAIL overall gets 421 4.7.0 and the session ends", got)
+t0 = time.time()
+s = smtp("grey")
+s.ehlo()
+s.mail("a@example.test")
+got = [s.rcpt("g1@example.test"), s.rcpt("G1@Example.test"),
+       s.rcpt("g2@example.test")]
+t([c for c, _ in got] == [451, 250, 451] and
+  got[0][1].startswith(b"4.7.1 ") and b"Greylisted" in got[0][1],
+  "grey: the first RCPT of an address 451 4.7.1, again (any case) 250", got)
+s.data(b"Subject: grey\r\n\r\nx\r\n")
+s.quit()
+s = smtp("grey")
+refused = s.sendmail("a@example.test", ["g2@example.test", "g3@example.test"],
+                     b"x\r\n")
+s.quit()
+t(list(refused) == ["g3@example.test"],
+  "grey: remembered across sessions (g2 passes, g3 is new)", refused)
+e1, e2 = env("grey", 1), env("grey", 2)
+t1 = time.time()
+t(e1["rcpt_to"] == ["G1@Example.test"] and e2["rcpt_to"] == ["g2@example.test"],
+  "grey: saved with the recipients that passed", (e1, e2))
+t(all(isinstance(e["mail_at"], float) and isinstance(e["received_at"], float)
+      and t0 <= e["mail_at"] <= e["received_at"] <= t1 for e in (e1, e2))
+  and e1["received_at"] <= e2["mail_at"],
+  "grey: mail_at <= received_at, Unix time, in order", (e1, e2, t0, t1))
 EOF
 relay_tap py.out $?
 
@@ -384,6 +421,10 @@ check "limits: stats count the refused connection" has limits.stats \
     '"sessions": 4, "messages": 2, "rcpt_rejected": 0, "max_concurrent": 2'
 check "plain: the transcript has commands and replies" \
     has plain.log '1 S: 550 5.1.1 No such user'
+check "grey: stats count the greylisted RCPTs" has grey.stats \
+    '"messages": 2, "rcpt_rejected": 3,'
+check "grey: the transcript notes the throttled MAIL" has grey.log \
+    '1 --: MAIL 1 of the first 1 refused (--throttle-first)'
 check "tls: the transcript hides AUTH payloads" has tls.log 'C: AUTH PLAIN ***'
 check "tls: ... and AUTH LOGIN's answers" has tls.log '2 C: ***'
 check "tls: the password is nowhere in the transcript" \

@@ -21,7 +21,10 @@ Output:
   DIR/NNNNNN.json  its envelope: mail_from, rcpt_to (accepted recipients),
                    helo, tls, tls_version, auth_user, size_param, body_param,
                    smtputf8, session, seq_in_session (the message's place
-                   among the DATA transactions of its session), seq, size.
+                   among the DATA transactions of its session), seq, size,
+                   mail_at (when its MAIL was accepted) and received_at
+                   (when its final dot was read), both Unix time in
+                   seconds as floats.
                    Both files are written under a temporary name and
                    renamed, the .json first: a test that sees an .eml can
                    read its .json.
@@ -35,7 +38,8 @@ Output:
                    included), data_rejected.
 
 "The N-th message overall" (--drop-mid-data, --drop-after-dot) counts every
-DATA that got 354, across sessions, from 1. The DATA terminator is only
+DATA that got 354, across sessions, from 1; --throttle-first counts MAIL
+commands across sessions the same way. The DATA terminator is only
 CRLF "." CRLF (RFC 5321 4.1.1.4; bare LF is accepted in command lines).
 """
 import argparse
@@ -47,6 +51,7 @@ import re
 import signal
 import ssl
 import sys
+import time
 import traceback
 
 MAX_LINE = 65536  # a command line longer than this is refused
@@ -137,6 +142,12 @@ def parse_args(argv):
       help="reset the connection after message N's dot, no reply")
     a("--tarpit-ms", type=int, default=0, metavar="MS",
       help="wait MS before every reply")
+    a("--greylist", action="store_true",
+      help="the first RCPT of each address (any case, any session) gets "
+      "451 4.7.1; later ones pass")
+    a("--throttle-first", type=int, default=0, metavar="N",
+      help="the first N MAIL commands overall get 421 4.7.0 (rate "
+      "limited) and their session ends")
     a("--huge-reply", type=int, default=0, metavar="N",
       help="an N-line 250 to a session's first RCPT")
     a("--starttls-reply", type=reply_arg, metavar="'CODE TEXT'",
@@ -190,6 +201,8 @@ class Server:
         self.data_rejected = 0
         self.rcpt_rejected = 0
         self.data_count = 0  # DATA commands answered 354
+        self.mail_count = 0  # MAIL commands seen by --throttle-first
+        self.greylisted = set()  # addresses, lower case, seen once
         self.tasks = set()
         self.seq = 0
         if opt.maildir:
@@ -253,10 +266,12 @@ class Session:
         self.auth_user = None
         self.transactions = 0  # DATA transactions ended
         self.huge_done = False
+        self.received_at = None
         self.reset()
 
     def reset(self):
         self.mail_from = None
+        self.mail_at = None
         self.params = {}
         self.rcpt_to = []
         self.rcpt_tried = 0
@@ -649,6 +664,15 @@ class Session:
         if opt.require_auth and self.auth_user is None:
             await self.reply("530 5.7.0 Authentication required")
             return
+        if opt.throttle_first:
+            self.srv.mail_count += 1
+            if self.srv.mail_count <= opt.throttle_first:
+                self.log("--", "MAIL %d of the first %d refused "
+                         "(--throttle-first)" % (self.srv.mail_count,
+                                                 opt.throttle_first))
+                await self.reply("421 4.7.0 %s Error: rate limited, "
+                                 "slow down" % opt.hostname)
+                raise Drop()
         if (opt.max_messages_per_session and
             self.transactions >= opt.max_messages_per_session):
             await self.reply("421 4.7.0 %s Too many messages" % opt.hostname)
@@ -666,6 +690,7 @@ class Session:
             await self.reply("553 5.6.7 Non-ASCII address needs SMTPUTF8")
             return
         self.mail_from, self.params = addr, params
+        self.mail_at = time.time()
         await self.reply("250 2.1.0 Ok")
 
     def check_params(self, params):
@@ -717,6 +742,13 @@ class Session:
                 self.rcpt_to.append(addr)
                 await self.reply(rep)
                 return
+        if self.opt.greylist and addr.lower() not in self.srv.greylisted:
+            self.srv.greylisted.add(addr.lower())
+            self.srv.rcpt_rejected += 1
+            self.log("--", "greylisting %s (--greylist)" % addr)
+            await self.reply("451 4.7.1 <%s>: Recipient address rejected: "
+                             "Greylisted, come back later" % addr)
+            return
         self.rcpt_to.append(addr)
         if self.opt.huge_reply and not self.huge_done:
             self.huge_done = True
@@ -748,6 +780,7 @@ class Session:
             raise Drop(abrupt=True)
         limit = opt.size or HUGE_SIZE
         body = await self.read_data(limit)
+        self.received_at = time.time()
         self.transactions += 1
         self.log("C", "<DATA %s octets>"
                  % (len(body) if body is not None else "over %d" % limit))
@@ -783,7 +816,8 @@ class Session:
             "size_param": int(sz) if isinstance(sz, str) else None,
             "body_param": body if isinstance(body, str) else None,
             "smtputf8": "SMTPUTF8" in p, "session": self.sid,
-            "seq_in_session": self.transactions, "size": size}
+            "seq_in_session": self.transactions, "size": size,
+            "mail_at": self.mail_at, "received_at": self.received_at}
 
 
 async def main(opt):

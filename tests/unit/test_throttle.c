@@ -526,10 +526,10 @@ static const struct reply_case reply_cases[] = {
 	  "YOU ARE RATE LIMITED", 2, 1 },
 	{ "reply: custom pattern does not match other text", 451, "4.3.0",
 	  "too many connections", 2, 0 },
-	{ "reply: 451 greylisted (built-in)", 451, "4.7.1", "Greylisted", 1,
-	  1 },
-	{ "reply: 450 greylisted without DSN (built-in)", 450, NULL,
-	  "Greylisted, see http://example.test/", 1, 1 },
+	{ "reply: 451 4.7.1 greylisted is a signal from MAIL", 451, "4.7.1",
+	  "Greylisted", 1, 1 },
+	{ "reply: 450 greylisted without DSN is not (not a pattern)", 450,
+	  NULL, "Greylisted, see http://example.test/", 1, 0 },
 	{ "reply: 452 too many recipients (built-in)", 452, "4.5.3",
 	  "Too many recipients", 1, 1 },
 	{ "reply: 451 without text is not", 451, "4.3.0", NULL, 1, 0 },
@@ -561,9 +561,26 @@ t_reply(void **state)
 		pat = custom;
 		n = 1;
 	}
-	assert_int_equal(throttle_reply_signals(c->code, c->dsn, c->text, pat,
-	    n), c->want);
+	assert_int_equal(throttle_reply_signals(c->code, c->dsn, c->text, 0,
+	    pat, n), c->want);
 	config_free(&cfg);
+}
+
+/* A RCPT's 451 4.7.1 (greylisting) is the recipient's, not the domain's;
+   its text may still say throttling. */
+static void
+t_reply_per_recipient(void **state)
+{
+	static char tmc[] = "too many connections";
+	char *pat[] = { tmc };
+
+	(void)state;
+	assert_int_equal(throttle_reply_signals(451, "4.7.1", "Greylisted",
+	    1, pat, 1), 0);
+	assert_int_equal(throttle_reply_signals(450, "4.7.0",
+	    "too many connections", 1, pat, 1), 1);
+	assert_int_equal(throttle_reply_signals(421, "4.7.0", NULL, 1, pat,
+	    1), 1);
 }
 
 /* ---------------------------------------------------- config shaping */
@@ -1118,6 +1135,8 @@ main(void)
 	unit_add(&u, "shaping: retry and throttle_patterns read back",
 	    t_shaping_retry_values, NULL);
 	UNIT_TABLE(&u, rate_cases, t_rate);
+	unit_add(&u, "reply: a RCPT's 451 4.7.1 is not the domain's",
+	    t_reply_per_recipient, NULL);
 	UNIT_TABLE(&u, bad_cases, t_bad);
 	UNIT_TABLE(&u, match_cases, t_match);
 	unit_add(&u, "match: exact beats every wildcard", t_match_exact_wins,

@@ -129,9 +129,12 @@ print(f"{n} messages received, {good} with both DKIM signatures valid")
 sys.exit(0 if n > 0 and good == n else 1)
 PY
 
+step "13. the campaign's state, as another shell sees it (postbote status)"
+run status december
+echo "(the deferred delivery is due again in 5 minutes: 'postbote send --due' from cron retries it)"
+
 cat <<'MSG'
 
 == Not built yet
-  - retries of the deferred delivery on a schedule, throttling per domain
   - the campaign report (postbote report)
 MSG

@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "plan.h"
 #include "send.h"
 #include "store.h"
 #include "xalloc.h"
@@ -26,7 +27,8 @@ send_on_signal(int sig)
 static const char send_usage[] =
     "usage: postbote send CAMPAIGN [--no-dkim] [--workers N] "
     "[--log FILE | --quiet]\n"
-    "       postbote send --due [...]\n\n"
+    "       postbote send --due [...]\n"
+    "       postbote send CAMPAIGN --dry-run\n\n"
     "Delivers the campaign's pending deliveries: starts it first when it\n"
     "is a draft or a scheduled campaign that is due, renders and DKIM-signs\n"
     "one message per recipient and sends it to the recipient domain's MX\n"
@@ -36,6 +38,9 @@ static const char send_usage[] =
     "                 time has come, running ones with pending or retries\n"
     "                 due), one after another: the cron entry. A campaign\n"
     "                 another send holds is skipped\n"
+    "  --dry-run      the plan, nothing sent: recipients per domain, where\n"
+    "                 their mail goes (route, relay, MX and its provider), the\n"
+    "                 shaping that applies and the least time it takes\n"
     "  --no-dkim      send unsigned when no DKIM key covers the From domain\n"
     "  --workers N    render and sign threads (default: the config's, else\n"
     "                 the number of cores)\n"
@@ -98,6 +103,49 @@ send_log_open(struct cli *c, const char *path, int quiet, FILE **out)
 		    strerror(errno));
 		return EX_CANTCREAT;
 	}
+	return 0;
+}
+
+static int
+send_dry_run(struct cli *c, struct store *st, const char *campaign)
+{
+	struct plan p;
+	struct err e;
+	int k;
+
+	if (plan_build(st, c->cfg, campaign, &p, &e) < 0)
+		return cli_fail(c, &e);
+	if (!c->tty) {
+		printf("total=%lld domains=%lld draft=%d seconds=%.0f\n",
+		    (long long)p.total, (long long)p.domains, p.draft,
+		    p.seconds);
+		for (k = 0; k < p.ntop; k++)
+			printf("domain=%s recipients=%lld via=%s provider=%s "
+			    "rate=%.3f connections=%d seconds=%.0f\n",
+			    p.top[k].domain, (long long)p.top[k].n,
+			    p.top[k].via, p.top[k].provider ?
+			    p.top[k].provider : "-", p.top[k].rate,
+			    p.top[k].connections, p.top[k].seconds);
+		return 0;
+	}
+	printf("campaign %s: %lld %s over %lld domains%s\n", campaign,
+	    (long long)p.total, p.draft ? "list members" : "deliveries due",
+	    (long long)p.domains, p.draft ? " (before the segment and "
+	    "suppressions; the start resolves them)" : "");
+	printf("%-28s %9s  %-28s %-10s %8s %5s %8s\n", "domain", "count",
+	    "via", "provider", "rate/s", "conns", "minutes");
+	for (k = 0; k < p.ntop; k++)
+		printf("%-28s %9lld  %-28s %-10s %8.2f %5d %8.1f\n",
+		    p.top[k].domain, (long long)p.top[k].n, p.top[k].via,
+		    p.top[k].provider ? p.top[k].provider : "-",
+		    p.top[k].rate > 0 ? p.top[k].rate : 0,
+		    p.top[k].connections, p.top[k].seconds / 60);
+	if (p.domains > p.ntop)
+		printf("... and %lld smaller domains\n",
+		    (long long)(p.domains - p.ntop));
+	printf("at least %.1f minutes, set by %s (throttling replies and "
+	    "retries only add)\n", p.seconds / 60, p.seconds > 0 ? p.bound :
+	    "nothing: no rate limit applies");
 	return 0;
 }
 
@@ -165,6 +213,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		{ "log", required_argument, NULL, 'l' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "due", no_argument, NULL, 'd' },
+		{ "dry-run", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct send_opts o = { 0 };
@@ -173,7 +222,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 	struct err e;
 	const char *log = NULL;
 	int64_t workers = 0;
-	int ch, rc, quiet = 0, due = 0;
+	int ch, rc, quiet = 0, due = 0, dry = 0;
 
 	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
 		switch (ch) {
@@ -199,6 +248,9 @@ cmd_send(struct cli *c, int argc, char **argv)
 		case 'd':
 			due = 1;
 			break;
+		case 'n':
+			dry = 1;
+			break;
 		default:
 			return EX_USAGE;
 		}
@@ -210,6 +262,13 @@ cmd_send(struct cli *c, int argc, char **argv)
 	o.workers = (int)workers;
 	o.stop = &send_stop;
 	o.progress = c->tty ? stdout : NULL;
+	if (dry && !due) {
+		if ((rc = cli_open(c, &st)) != 0)
+			return rc;
+		rc = send_dry_run(c, st, o.campaign);
+		store_close(st);
+		return rc;
+	}
 	if ((rc = send_log_open(c, log, quiet, &o.log)) != 0)
 		return rc;
 	if ((rc = cli_open(c, &st)) != 0)

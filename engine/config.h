@@ -161,4 +161,13 @@ const struct config_route *config_route(const struct config *cfg,
 #define CONFIG_MATCH_EXACT	100000
 int config_match(const char *pattern, const char *name);
 
+/* A recipient domain's shaping: its best shaping.domains rule, else the
+   default, with what the rule leaves unset taken from the default. */
+void config_domain_shape(const struct config *cfg, const char *domain,
+    struct config_shape *out);
+/* The provider (an index in cfg->providers) one of the MX hosts names;
+   -1: none. */
+int config_provider(const struct config *cfg, const char *const *hosts,
+    size_t n);
+
 #endif

@@ -389,3 +389,43 @@ config_shaping_free(struct config *cfg)
 		free(cfg->throttle_patterns[i]);
 	free(cfg->throttle_patterns);
 }
+
+void
+config_domain_shape(const struct config *cfg, const char *domain,
+    struct config_shape *out)
+{
+	const struct config_shape *best = &cfg->shape_default;
+	int m, bm = -1;
+	size_t i;
+
+	for (i = 0; i < cfg->nshape_domains; i++)
+		if ((m = config_match(cfg->shape_domains[i].name, domain)) >
+		    bm) {
+			best = &cfg->shape_domains[i].s;
+			bm = m;
+		}
+	*out = *best;
+	/* What the domain's rule leaves open, the default decides. */
+	if (out->connections == 0)
+		out->connections = cfg->shape_default.connections;
+	if (out->messages_per_connection == 0)
+		out->messages_per_connection =
+		    cfg->shape_default.messages_per_connection;
+	if (out->rate == 0 && out->burst == 0)
+		out->rate = cfg->shape_default.rate;
+}
+
+int
+config_provider(const struct config *cfg, const char *const *hosts,
+    size_t n)
+{
+	size_t p, k, i;
+
+	for (p = 0; p < cfg->nproviders; p++)
+		for (k = 0; k < cfg->providers[p].nmx; k++)
+			for (i = 0; i < n; i++)
+				if (config_match(cfg->providers[p].mx[k],
+				    hosts[i]) >= 0)
+					return (int)p;
+	return -1;
+}

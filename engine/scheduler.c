@@ -445,33 +445,9 @@ dest_success(struct sched_dest *d)
 static struct throttle *
 provider_of(struct sched *s, const char *const *names, size_t n)
 {
-	const struct config *cfg = s->sc->cfg;
-	size_t p, k, i;
+	int p = config_provider(s->sc->cfg, names, n);
 
-	for (p = 0; p < cfg->nproviders; p++)
-		for (k = 0; k < cfg->providers[p].nmx; k++)
-			for (i = 0; i < n; i++)
-				if (config_match(cfg->providers[p].mx[k],
-				    names[i]) >= 0)
-					return &s->provs[p];
-	return NULL;
-}
-
-/* The domain's own rule: the best shaping.domains match, else default. */
-static const struct config_shape *
-domain_shape(const struct config *cfg, const char *domain)
-{
-	const struct config_shape *best = &cfg->shape_default;
-	int m, bm = -1;
-	size_t i;
-
-	for (i = 0; i < cfg->nshape_domains; i++)
-		if ((m = config_match(cfg->shape_domains[i].name, domain)) >
-		    bm) {
-			best = &cfg->shape_domains[i].s;
-			bm = m;
-		}
-	return best;
+	return p < 0 ? NULL : &s->provs[p];
 }
 
 /* ------------------------------------------------------------------ hops */
@@ -1229,19 +1205,11 @@ dest_reap(struct sched *s)
 static struct sched_dest *
 dest_new(struct sched *s, const char *domain)
 {
-	const struct config *cfg = s->sc->cfg;
-	struct config_shape sh = *domain_shape(cfg, domain);
+	struct config_shape sh;
 	struct sched_dest *d = xcalloc(1, sizeof(*d));
 	unsigned b = hash(domain);
 
-	/* What the domain's rule leaves open, the default decides. */
-	if (sh.connections == 0)
-		sh.connections = cfg->shape_default.connections;
-	if (sh.messages_per_connection == 0)
-		sh.messages_per_connection =
-		    cfg->shape_default.messages_per_connection;
-	if (sh.rate == 0 && sh.burst == 0)
-		sh.rate = cfg->shape_default.rate;
+	config_domain_shape(s->sc->cfg, domain, &sh);
 	snprintf(d->domain, sizeof(d->domain), "%s", domain);
 	throttle_init(&d->thr, &sh, s->now);
 	d->hnext = s->dests[b];

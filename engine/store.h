@@ -372,4 +372,8 @@ typedef int (*store_live_cb)(const struct store_live *v, void *ctx);
 int store_send_live(struct store *st, const char *name, store_live_cb cb,
     void *ctx, struct err *e) WUR;
 
+/* The work a send would take up now, per domain, largest first. */
+int store_send_plan(struct store *st, int64_t campaign_id, int limit,
+    store_count_cb cb, void *ctx, struct err *e) WUR;
+
 #endif

@@ -401,3 +401,23 @@ store_send_live(struct store *st, const char *name, store_live_cb cb,
 		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
 	return 0;
 }
+
+int
+store_send_plan(struct store *st, int64_t campaign_id, int limit,
+    store_count_cb cb, void *ctx, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	/* What a send would work on now, per domain, largest first; a
+	 * negative limit lists them all (for the total). */
+	if (store_prepare(st, "SELECT d.domain, count(*) AS n FROM deliveries d "
+	    "WHERE d.campaign_id = ?1 AND (d.status IN ('pending', 'sending') "
+	    "OR (d.status = 'deferred' AND d.next_attempt_at <= ?3)) "
+	    "GROUP BY d.domain ORDER BY n DESC, d.domain LIMIT ?2", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_int(stmt, 2, limit);
+	sqlite3_bind_int64(stmt, 3, store_now_ms());
+	return store_count_rows(st, stmt, cb, ctx, "planning the send", e);
+}

@@ -274,6 +274,15 @@ for i in range(100):
     if i < 20:
         print("s%03d@slow.test,S%d" % (i, i))' >c1.csv
 camp_csv c1 "$FROM" || notok "campaign c1 made"
+# The plan first: nothing sent, the slow domain's rate sets the time.
+"$PB" --config rate.json send c1 --dry-run >plan.out 2>&1
+eq "rate: --dry-run exits 0, sends nothing, the campaign still a draft" \
+    "$? $(saved rate) $(sql "SELECT status FROM campaigns WHERE name = 'c1'")" \
+    "0 0 draft"
+check "rate: ... slow.test: 20 at 5/s over the route, 4 s" has plan.out \
+    "domain=slow.test recipients=20 via=route 127.0.0.1 provider=- rate=5.000 connections=2 seconds=4"
+check "rate: ... the whole plan at least 4 s" has plan.out \
+    "total=120 domains=2 draft=1 seconds=4"
 t0=$(now_ms)
 send rate.json c1
 echo "# rate: $(cat out) ($(( $(now_ms) - t0 )) ms)"

@@ -84,11 +84,24 @@ struct config_shape {
 	int burst;		/* messages at once; 0: one second's worth */
 };
 
+/*
+ * A provider's warm-up: at most start messages a UTC day from the day
+ * "from", times factor for every `every` days since (a new IP or domain
+ * earning its reputation). start 0: no warm-up.
+ */
+struct config_warmup {
+	int64_t start;
+	double factor;
+	int64_t every_ms;
+	int64_t from_ms;	/* midnight UTC of the first day */
+};
+
 struct config_shape_rule {
 	char *name;		/* a domain pattern, or a provider's name */
 	char **mx;		/* a provider's MX host patterns */
 	size_t nmx;
 	struct config_shape s;
+	struct config_warmup warmup;	/* providers only */
 };
 
 #define CONFIG_RETRY_STEPS	16
@@ -169,5 +182,7 @@ void config_domain_shape(const struct config *cfg, const char *domain,
    -1: none. */
 int config_provider(const struct config *cfg, const char *const *hosts,
     size_t n);
+/* A provider's warm-up cap for the UTC day holding now_ms; -1: none. */
+int64_t config_warmup_cap(const struct config_warmup *w, int64_t now_ms);
 
 #endif

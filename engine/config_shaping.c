@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config_int.h"
 #include "limits.h"
@@ -116,7 +117,7 @@ shape_fields(const char *path, const char *w, json_t *obj,
 	static const char *known[] = { "connections", "messages_per_connection",
 	    "rate", "burst", NULL };
 	static const char *known_mx[] = { "connections",
-	    "messages_per_connection", "rate", "burst", "mx", NULL };
+	    "messages_per_connection", "rate", "burst", "mx", "warmup", NULL };
 	char ww[CONFIG_WHERE];
 	json_t *v;
 
@@ -163,6 +164,90 @@ shape_mx(const char *path, const char *w, json_t *arr,
 		r->mx[r->nmx++] = xstrdup(pat);
 	}
 	return 0;
+}
+
+/* "YYYY-MM-DD": midnight UTC of that day, in ms. */
+static int
+parse_day(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	char *end;
+	long y, m, d;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return -1;
+	y = strtol(s, &end, 10);
+	if (end != s + 4)
+		return -1;
+	m = strtol(s + 5, &end, 10);
+	if (end != s + 7)
+		return -1;
+	d = strtol(s + 8, &end, 10);
+	if (end != s + 10 || y < 2000 || y > 2200 || m < 1 || m > 12 ||
+	    d < 1 || d > 31)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = (int)y - 1900;
+	tm.tm_mon = (int)m - 1;
+	tm.tm_mday = (int)d;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+/* "warmup": { "start": 500, "factor": 2, "every": "1d", "from": "2026-11-01" } */
+static int
+shape_warmup(const char *path, const char *where, json_t *obj,
+    struct config_warmup *w, struct err *e)
+{
+	static const char *known[] = { "start", "factor", "every", "from",
+	    NULL };
+	char ww[CONFIG_WHERE];
+	json_t *v;
+	int start = 0;
+
+	config_where(ww, sizeof(ww), where, "warmup");
+	if (config_keys(path, ww, obj, known, e) < 0 ||
+	    config_member_int(path, ww, obj, "start", 1, 100000000, &start,
+	    e) < 0)
+		return -1;
+	if (start == 0)
+		return err_set(e, EX_CONFIG, "%s: \"%s.start\" is missing",
+		    path, ww);
+	w->start = start;
+	w->factor = 2;
+	w->every_ms = 86400000;
+	v = json_object_get(obj, "factor");
+	if (v != NULL && (!json_is_number(v) || json_number_value(v) < 1 ||
+	    json_number_value(v) > 100))
+		return err_set(e, EX_CONFIG, "%s: \"%s.factor\" must be a "
+		    "number from 1 to 100", path, ww);
+	if (v != NULL)
+		w->factor = json_number_value(v);
+	v = json_object_get(obj, "every");
+	if (v != NULL && (!json_is_string(v) || parse_duration(
+	    json_string_value(v), &w->every_ms) < 0 || w->every_ms < 3600000))
+		return err_set(e, EX_CONFIG, "%s: \"%s.every\" must be a "
+		    "duration of an hour or more, such as \"1d\"", path, ww);
+	v = json_object_get(obj, "from");
+	if (v == NULL || !json_is_string(v) || parse_day(json_string_value(v),
+	    &w->from_ms) < 0)
+		return err_set(e, EX_CONFIG, "%s: \"%s.from\" must be the first "
+		    "day, \"YYYY-MM-DD\" (UTC)", path, ww);
+	return 0;
+}
+
+int64_t
+config_warmup_cap(const struct config_warmup *w, int64_t now_ms)
+{
+	double cap = (double)w->start;
+	int64_t steps;
+
+	if (w->start == 0)
+		return -1;
+	steps = now_ms > w->from_ms ? (now_ms - w->from_ms) / w->every_ms : 0;
+	while (steps-- > 0 && cap < 1e12)
+		cap *= w->factor;
+	return cap >= 1e12 ? -1 : (int64_t)cap;
 }
 
 /* A provider the file tunes without naming its MX keeps the built-in's. */
@@ -215,6 +300,10 @@ shape_rules(const char *path, const char *section, json_t *obj,
 			return err_set(e, EX_CONFIG, "%s: \"%s\" must be an "
 			    "object", path, w);
 		if (shape_fields(path, w, v, &r->s, providers ? 2 : 0, e) < 0)
+			return -1;
+		if (providers && json_object_get(v, "warmup") != NULL &&
+		    shape_warmup(path, w, json_object_get(v, "warmup"),
+		    &r->warmup, e) < 0)
 			return -1;
 		if (providers && json_object_get(v, "mx") == NULL &&
 		    builtin_mx(r))

@@ -175,6 +175,7 @@ struct sched {
 	int npols;
 	struct throttle global;
 	struct throttle *provs;		/* per cfg->providers[i] */
+	int64_t *prov_left;		/* warm-up room today; -1: none */
 	struct sched_job *jobs;
 	struct sched_job *free;
 	int njobs, inflight;
@@ -307,6 +308,8 @@ job_end(struct sched *s, struct sched_job *j, enum sched_status st,
 	o.relay = relay != NULL ? relay : "none";
 	o.tls = tls != NULL ? tls : "none";
 	o.delay_ms = s->now - j->t0;
+	o.provider = relay != NULL && d != NULL && d->t != NULL &&
+	    d->t->prov != NULL ? (int)(d->t->prov - s->provs) : -1;
 	/* Even after a failure: the log line and the record of a message
 	 * that went out must not be lost (the first error is kept). */
 	if (s->ops->outcome(s->ops->ctx, j, &o, s->failed ? &ignored :
@@ -909,6 +912,26 @@ pump_starving(struct sched *s)
 			dest_pump(s, d);
 }
 
+/*
+ * The provider's warm-up cap for today is reached: what the dest holds
+ * goes back pending, untried, and it loads no more this run.
+ */
+static void
+dest_capped(struct sched *s, struct sched_dest *d)
+{
+	struct sched_job *j;
+
+	d->exhausted = 1;
+	while ((j = d->qhead) != NULL) {
+		d->qhead = j->next;
+		if (d->qhead == NULL)
+			d->qtail = NULL;
+		d->qlen--;
+		job_end(s, j, SCHED_UNSENT, 0, "", "the provider's warm-up "
+		    "cap for today is reached", NULL, NULL);
+	}
+}
+
 /* The next job of the dest, when its throttles give a token now. */
 static struct sched_job *
 dest_take_job(struct sched *s, struct sched_dest *d)
@@ -918,12 +941,18 @@ dest_take_job(struct sched *s, struct sched_dest *d)
 
 	if (j == NULL)
 		return NULL;
+	if (d->t->prov != NULL && s->prov_left[d->t->prov - s->provs] == 0) {
+		dest_capped(s, d);
+		return NULL;
+	}
 	if ((w = dest_wait(s, d)) > 0) {
 		if (d->wake_at == 0 || s->now + w < d->wake_at)
 			d->wake_at = s->now + w;
 		return NULL;
 	}
 	dest_take(s, d);
+	if (d->t->prov != NULL && s->prov_left[d->t->prov - s->provs] > 0)
+		s->prov_left[d->t->prov - s->provs]--;
 	d->qhead = j->next;
 	if (d->qhead == NULL)
 		d->qtail = NULL;
@@ -1501,7 +1530,8 @@ load_dest(struct sched *s, struct sched_dest *d, int n)
 static int
 dest_loadable(struct sched *s, struct sched_dest *d)
 {
-	if (d->t->state == TARGET_FAILED)
+	if (d->t->state == TARGET_FAILED || (d->t->prov != NULL &&
+	    s->prov_left[d->t->prov - s->provs] == 0))
 		d->exhausted = 1;
 	return !d->exhausted && !throttle_suspended(&d->thr, s->now) &&
 	    (d->t->prov == NULL || !throttle_suspended(d->t->prov, s->now));
@@ -1827,6 +1857,10 @@ sched_setup(struct sched *s, struct err *e)
 	s->now = mono_ms();
 	throttle_init(&s->global, &cfg->shape_global, s->now);
 	s->provs = xcalloc(cfg->nproviders + 1, sizeof(*s->provs));
+	s->prov_left = xcalloc(cfg->nproviders + 1, sizeof(*s->prov_left));
+	for (i = 0; i < (int)cfg->nproviders; i++)
+		s->prov_left[i] = s->sc->provider_left != NULL ?
+		    s->sc->provider_left[i] : -1;
 	for (i = 0; i < (int)cfg->nproviders; i++)
 		throttle_init(&s->provs[i], &cfg->providers[i].s, s->now);
 	memset(&dc, 0, sizeof(dc));
@@ -1900,6 +1934,7 @@ sched_teardown(struct sched *s)
 			target_free(s, t);
 		}
 	free(s->provs);
+	free(s->prov_left);
 	for (i = 0; s->jobs != NULL && i < s->njobs; i++) {
 		buf_free(&s->jobs[i].attrs);
 		buf_free(&s->jobs[i].msg);

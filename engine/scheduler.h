@@ -97,6 +97,8 @@ struct sched_outcome {
 	const char *text;	/* the reply or the local reason */
 	const char *relay;	/* "mx.example.com[192.0.2.1]:25", "none" */
 	const char *tls;	/* "TLSv1.3/.../verified", "none" */
+	int provider;		/* the message went to cfg->providers[i];
+				   -1: none, or not sent */
 	int64_t delay_ms;	/* from loading to the outcome */
 };
 
@@ -132,6 +134,9 @@ struct sched_config {
 	int workers;
 	int inflight;		/* jobs at once; 0: LIMIT_SEND_INFLIGHT */
 	volatile sig_atomic_t *stop;
+	/* Per cfg->providers[i]: messages it may still take today (its
+	 * warm-up cap less today's volume); -1: no cap. NULL: none. */
+	const int64_t *provider_left;
 };
 
 struct sched_stats {

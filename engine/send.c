@@ -61,6 +61,8 @@ struct send_run {
 	int64_t renewed, checked;	/* monotonic ms */
 	int64_t started, shown;		/* monotonic ms */
 	int64_t due;			/* deliveries due at the start */
+	int64_t *prov_left;		/* warm-up room per provider */
+	int64_t *prov_sent;		/* ... and what went since a flush */
 	const struct sched_stats *stats;
 };
 
@@ -306,6 +308,48 @@ send_log(const struct send_run *r, const struct sched_job *j,
 	fprintf(r->o->log, "%s)\n", send_esc(o->text, text, sizeof(text), 1));
 }
 
+#define SEND_DAY_MS	86400000LL
+
+/* Today's volume per provider, for the warm-up caps. */
+static int
+send_volume(struct send_run *r, struct err *e)
+{
+	size_t i;
+
+	for (i = 0; r->prov_sent != NULL && i < r->cfg->nproviders; i++) {
+		if (r->prov_sent[i] == 0)
+			continue;
+		if (store_volume_add(r->st, r->cfg->providers[i].name,
+		    store_now_ms() / SEND_DAY_MS, r->prov_sent[i], e) < 0)
+			return -1;
+		r->prov_sent[i] = 0;
+	}
+	return 0;
+}
+
+/* What each provider with a warm-up may still take today. */
+static int
+send_warmup(struct send_run *r, struct err *e)
+{
+	const struct config *cfg = r->cfg;
+	int64_t now = store_now_ms(), cap, sent;
+	size_t i;
+
+	r->prov_left = xcalloc(cfg->nproviders + 1, sizeof(*r->prov_left));
+	r->prov_sent = xcalloc(cfg->nproviders + 1, sizeof(*r->prov_sent));
+	for (i = 0; i < cfg->nproviders; i++) {
+		cap = config_warmup_cap(&cfg->providers[i].warmup, now);
+		r->prov_left[i] = cap;
+		if (cap < 0)
+			continue;
+		if (store_volume_get(r->st, cfg->providers[i].name,
+		    now / SEND_DAY_MS, &sent, e) < 0)
+			return -1;
+		r->prov_left[i] = cap > sent ? cap - sent : 0;
+	}
+	return 0;
+}
+
 static int
 send_flush(void *ctx, struct err *e)
 {
@@ -327,7 +371,7 @@ send_flush(void *ctx, struct err *e)
 	if (store_send_record(r->st, r->campaign_id, o, r->nout, e) < 0)
 		return -1;
 	r->nout = 0;
-	return 0;
+	return send_volume(r, e);
 }
 
 /*
@@ -377,6 +421,8 @@ send_outcome(void *ctx, const struct sched_job *j, struct sched_outcome *op,
 	so = &r->out[r->nout];
 	so->next_attempt_at = send_retry(r, j, &o, text, sizeof(text));
 	op->status = o.status;
+	if (o.provider >= 0 && r->prov_sent != NULL)
+		r->prov_sent[o.provider]++;
 	if (o.status != SCHED_UNSENT)
 		send_log(r, j, &o);
 	snprintf(so->domain, sizeof(so->domain), "%s", j->domain);
@@ -657,6 +703,7 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	sc.relay_pass = pass[cfg->nroutes];
 	sc.workers = r->nworkers;
 	sc.stop = &r->stop;
+	sc.provider_left = r->prov_left;
 	r->w = xcalloc((size_t)r->nworkers, sizeof(*r->w));
 	for (i = 0; i < r->nworkers; i++)
 		render_ctx_init(&r->w[i].x);
@@ -792,6 +839,7 @@ send_campaign(struct store *st, const struct config *cfg,
 		goto out;
 	res->campaign_id = r.campaign_id;
 	if (store_send_left(st, r.campaign_id, &r.due, e) < 0 ||
+	    send_warmup(&r, e) < 0 ||
 	    send_run_sched(&r, cfg, pass, res, e) < 0 ||
 	    send_finish(&r, res, e) < 0)
 		goto out;
@@ -805,5 +853,7 @@ out:
 	render_close(r.render);
 	dkim_signer_close(r.signer);
 	send_passwords_free(pass, cfg->nroutes + 1);
+	free(r.prov_left);
+	free(r.prov_sent);
 	return rc;
 }

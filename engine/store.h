@@ -376,4 +376,10 @@ int store_send_live(struct store *st, const char *name, store_live_cb cb,
 int store_send_plan(struct store *st, int64_t campaign_id, int limit,
     store_count_cb cb, void *ctx, struct err *e) WUR;
 
+/* Messages handed to a provider on a UTC day (days since 1970). */
+int store_volume_add(struct store *st, const char *provider, int64_t day,
+    int64_t n, struct err *e) WUR;
+int store_volume_get(struct store *st, const char *provider, int64_t day,
+    int64_t *n, struct err *e) WUR;
+
 #endif

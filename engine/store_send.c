@@ -421,3 +421,34 @@ store_send_plan(struct store *st, int64_t campaign_id, int limit,
 	sqlite3_bind_int64(stmt, 3, store_now_ms());
 	return store_count_rows(st, stmt, cb, ctx, "planning the send", e);
 }
+
+int
+store_volume_add(struct store *st, const char *provider, int64_t day,
+    int64_t n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "INSERT INTO provider_volume(provider, day, "
+	    "sent) VALUES (?1, ?2, ?3) ON CONFLICT(provider, day) DO UPDATE "
+	    "SET sent = sent + ?3", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, provider, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, day);
+	sqlite3_bind_int64(stmt, 3, n);
+	return store_step_done(st, stmt, "counting a provider's volume", e);
+}
+
+int
+store_volume_get(struct store *st, const char *provider, int64_t day,
+    int64_t *n, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT coalesce((SELECT sent FROM "
+	    "provider_volume WHERE provider = ?1 AND day = ?2), 0)", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, provider, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, day);
+	return store_scalar(st, stmt, n, e);
+}

@@ -16,3 +16,12 @@ ALTER TABLE campaigns ADD COLUMN send_lease_until INTEGER;
 -- every domain it is working on with its queue and throttle state, for
 -- `postbote status` in another process.
 ALTER TABLE campaigns ADD COLUMN send_state TEXT;
+
+-- Messages handed to each MX provider per UTC day (days since 1970), for
+-- the warm-up caps of shaping.providers.
+CREATE TABLE provider_volume (
+	provider	TEXT NOT NULL,
+	day		INTEGER NOT NULL,
+	sent		INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (provider, day)
+) WITHOUT ROWID;

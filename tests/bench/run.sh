@@ -6,3 +6,4 @@ here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/foundation.sh" "$1"
 sh "$here/render.sh" "$(basename "$(dirname "$1")")"
 sh "$here/send.sh" "$1"
+sh "$here/memory.sh" "$1"

@@ -670,9 +670,31 @@ eq "suppress: ... and was not received" \
 eq "suppress: ... the others each once" \
     "$(tos supp | sort -u | wc -l) $(saved supp)" "199 199"
 
+# ============================================================== 11. warmup
+section warmup
+# A provider matched on the route's host, warming up from today at 5 a
+# day: the first send hands it 5 and leaves the rest pending; a second
+# send the same day hands it none.
+start warm
+cfg warm.json "${port[warm]}" ", \"shaping\": {\"providers\": {\"acme\": {
+  \"mx\": [\"127.0.0.1\"], \"warmup\": {\"start\": 5, \"factor\": 2,
+  \"every\": \"1d\", \"from\": \"$(date -u +%F)\"}}}}"
+set --
+for i in $(seq -w 12); do set -- "$@" "w$i@w$((10#$i % 3)).test,W$i"; done
+camp c11 "$FROM" "$@" || notok "campaign c11 made"
+send warm.json c11
+eq "warmup: the first send hands the provider its 5 for today" \
+    "$rc $(field delivered) $(field unsent) $(states c11)" \
+    "0 5 7 delivered 5 pending 7"
+send warm.json c11
+eq "warmup: a second send the same day hands it none" \
+    "$rc $(field delivered) $(saved warm)" "0 0 5"
+eq "warmup: today's volume recorded for the provider" \
+    "$(sql "SELECT sent FROM provider_volume WHERE provider = 'acme'")" 5
+
 # ============================================================ the servers
 section servers
-for m in rate perconn grey full perm thr crash slowsrv after supp; do
+for m in rate perconn grey full perm thr crash slowsrv after supp warm; do
 	stop "$m"
 	check "smtpd $m: nothing on stderr" eval "! [ -s $m.err ]"
 	[ -s "$m.err" ] && sed 's/^/#   /' "$m.err" | head -5

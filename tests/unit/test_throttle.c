@@ -566,6 +566,42 @@ t_reply(void **state)
 	config_free(&cfg);
 }
 
+/* The warm-up cap doubles every day from its first; none without one. */
+static void
+t_warmup(void **state)
+{
+	struct config cfg;
+	struct err e;
+	const struct config_warmup *w = NULL;
+	int64_t day = 86400000, from;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load("{\"shaping\": {\"providers\": {\"acme\": {"
+	    "\"mx\": [\"*.acme.example\"], \"warmup\": {\"start\": 500, "
+	    "\"from\": \"2026-11-01\"}}}}}", &cfg, &e), 0);
+	for (i = 0; i < cfg.nproviders; i++)
+		if (strcmp(cfg.providers[i].name, "acme") == 0)
+			w = &cfg.providers[i].warmup;
+	assert_non_null(w);
+	from = w->from_ms;
+	assert_int_equal(from, 1793491200000LL);	/* 2026-11-01 UTC */
+	assert_int_equal(config_warmup_cap(w, from - day), 500);
+	assert_int_equal(config_warmup_cap(w, from + day / 2), 500);
+	assert_int_equal(config_warmup_cap(w, from + day), 1000);
+	assert_int_equal(config_warmup_cap(w, from + 5 * day / 2), 2000);
+	assert_int_equal(config_warmup_cap(w, from + 60 * day), -1);
+	for (i = 0; i < cfg.nproviders; i++)
+		if (strcmp(cfg.providers[i].name, "google") == 0)
+			assert_int_equal(config_warmup_cap(
+			    &cfg.providers[i].warmup, from), -1);
+	config_free(&cfg);
+	assert_int_equal(load("{\"shaping\": {\"providers\": {\"acme\": {"
+	    "\"mx\": [\"*.acme.example\"], \"warmup\": {\"start\": 500}}}}}",
+	    &cfg, &e), -1);
+	assert_non_null(strstr(e.msg, "\"shaping.providers.acme.warmup.from\""));
+}
+
 /* A RCPT's 451 4.7.1 (greylisting) is the recipient's, not the domain's;
    its text may still say throttling. */
 static void
@@ -1135,6 +1171,8 @@ main(void)
 	unit_add(&u, "shaping: retry and throttle_patterns read back",
 	    t_shaping_retry_values, NULL);
 	UNIT_TABLE(&u, rate_cases, t_rate);
+	unit_add(&u, "warmup: the cap grows from its first day", t_warmup,
+	    NULL);
 	unit_add(&u, "reply: a RCPT's 451 4.7.1 is not the domain's",
 	    t_reply_per_recipient, NULL);
 	UNIT_TABLE(&u, bad_cases, t_bad);

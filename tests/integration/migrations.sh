@@ -14,7 +14,7 @@ check "... reports schema=4" has out "schema=4"
 eq "... with every table of every migration" \
 	"$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM
 	    sqlite_master WHERE type = 'table' ORDER BY name)")" \
-	"campaign_links campaigns deliveries events list_members lists recipients settings suppressions template_versions templates"
+	"campaign_links campaigns deliveries events list_members lists provider_volume recipients settings suppressions template_versions templates"
 eq "... in WAL mode" "$(sql "PRAGMA journal_mode")" wal
 expect 0 "init again" "$PB" init
 eq "... still version 4" "$(version "$POSTBOTE_DB")" 4

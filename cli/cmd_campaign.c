@@ -400,20 +400,29 @@ camp_ls(struct cli *c, int argc, char **argv)
 static int
 camp_action(struct cli *c, int argc, char **argv, const char *action)
 {
-	static const struct option opts[] = { { NULL, 0, NULL, 0 } };
+	static const struct option opts[] = {
+		{ "at", required_argument, NULL, 'a' },
+		{ NULL, 0, NULL, 0 }
+	};
 	int64_t at = 0;
-	const char *status;
+	const char *status, *when = NULL;
 	struct store *st;
 	struct err e;
-	int ch, rc, nargs = strcmp(action, "schedule") == 0 ? 2 : 1;
+	int ch, rc, sched = strcmp(action, "schedule") == 0, nargs;
 
-	while ((ch = cli_getopt(c, argc, argv, "", opts)) != -1)
-		return EX_USAGE;
+	while ((ch = cli_getopt(c, argc, argv, "", opts)) != -1) {
+		if (ch != 'a' || !sched)
+			return EX_USAGE;
+		when = optarg;
+	}
+	/* "schedule NAME TIME", or "schedule NAME --at TIME". */
+	nargs = sched && when == NULL ? 2 : 1;
 	if (cli_args(c, argc, argv, nargs, nargs == 2 ? "NAME TIME" :
 	    "NAME") != 0)
 		return EX_USAGE;
-	if (nargs == 2 && campaign_parse_time(argv[optind + 1],
-	    store_now_ms(), &at, &e) < 0)
+	if (sched && when == NULL)
+		when = argv[optind + 1];
+	if (sched && campaign_parse_time(when, store_now_ms(), &at, &e) < 0)
 		return cli_fail(c, &e);
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
@@ -499,8 +508,9 @@ const struct cli_cmd cmd_campaign[] = {
 	  "show NAME [--json]\n" },
 	{ "ls", camp_ls, "all campaigns", "ls [--json]\n" },
 	{ "schedule", camp_schedule, "schedule a draft",
-	  "schedule NAME TIME\n\nTIME: 'YYYY-MM-DD HH:MM' (local), ISO 8601 "
-	  "with Z or an offset, now, +2h.\n" },
+	  "schedule NAME TIME | schedule NAME --at TIME\n\nTIME: 'YYYY-MM-DD "
+	  "HH:MM' (local), ISO 8601 with Z or an offset, now, +2h.\n"
+	  "`postbote send --due` (cron) starts it when the time comes.\n" },
 	{ "start", camp_start, "start now: resolve the audience into deliveries",
 	  "start NAME\n\n"
 	  "Marks a draft or scheduled campaign running and creates one pending\n"

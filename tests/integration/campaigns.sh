@@ -137,7 +137,7 @@ eq "... and changes nothing" "$(store_sum)" "$s0"
 
 # ---------------------------------------------------------------- lifecycle
 created=$(sql "SELECT created_at FROM campaigns WHERE name = 'spring'")
-expect 0 "schedule +1h" "$PB" campaign schedule spring +1h
+expect 0 "schedule --at +1h" "$PB" campaign schedule spring --at +1h
 eq "... prints the status" "$(cat out)" "status=scheduled"
 eq "... scheduled" "$(status spring)" scheduled
 eq "... about an hour from now" \
@@ -194,6 +194,10 @@ eq "... and nothing changed" "$(store_sum)" "$s0"
 expect 66 "an unknown campaign exits 66" "$PB" campaign start nosuch
 check "... naming it" has err 'no campaign named "nosuch"'
 expect 64 "schedule without a time exits 64" "$PB" campaign schedule draft1
+expect 64 "schedule --at without a time exits 64" "$PB" campaign schedule \
+	draft1 --at
+expect 64 "schedule with both a TIME and --at exits 64" "$PB" campaign \
+	schedule draft1 +1h --at +2h
 expect 64 "schedule with a bad time exits 64" "$PB" campaign schedule draft1 soon
 expect 0 "schedule with an ISO time" \
 	"$PB" campaign schedule draft1 2030-01-02T03:04:05Z

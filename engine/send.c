@@ -449,13 +449,37 @@ send_mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The three domains with the most work in hand, for the progress line. */
+struct send_busy {
+	char name[3][LIMIT_ADDR_DOMAIN + 1];
+	int n[3];
+};
+
+static void
+send_busy_domain(const struct sched_domain *d, void *arg)
+{
+	struct send_busy *b = arg;
+	int k, i, load = d->inflight;
+
+	for (k = 0; k < 3 && load <= b->n[k]; k++)
+		;
+	if (k == 3 || load == 0)
+		return;
+	for (i = 2; i > k; i--) {
+		b->n[i] = b->n[i - 1];
+		memcpy(b->name[i], b->name[i - 1], sizeof(b->name[i]));
+	}
+	b->n[k] = load;
+	snprintf(b->name[k], sizeof(b->name[k]), "%s", d->domain);
+}
+
 /*
  * Progress: on a terminal a line rewritten every second; otherwise a
  * key=value line in the log every SEND_PROGRESS_MS, for cron mail and
- * log watchers.
+ * log watchers. Both name the busiest domains.
  */
 static void
-send_progress(struct send_run *r, int64_t now, int last)
+send_progress(struct send_run *r, struct sched *s, int64_t now, int last)
 {
 	const int64_t *n = r->stats->outcomes;
 	int64_t done = n[SCHED_DELIVERED] + n[SCHED_DEFERRED] +
@@ -465,32 +489,41 @@ send_progress(struct send_run *r, int64_t now, int last)
 	double eta = rate > 0 && r->due > done ? (double)(r->due - done) /
 	    rate : 0;
 	FILE *fp = r->o->progress != NULL ? r->o->progress : r->o->log;
+	struct send_busy b;
+	char busy[3 * (LIMIT_ADDR_DOMAIN + 2)];
+	int k;
+	size_t len = 0;
 
 	if (fp == NULL || (!last && now - r->shown < (r->o->progress ?
 	    1000 : SEND_PROGRESS_MS)))
 		return;
 	r->shown = now;
+	memset(&b, 0, sizeof(b));
+	busy[0] = '\0';
+	if (s != NULL)
+		sched_domains(s, send_busy_domain, &b);
+	for (k = 0; k < 3 && b.n[k] > 0; k++)
+		len += (size_t)snprintf(busy + len, sizeof(busy) - len, "%s%s",
+		    k ? "," : "", b.name[k]);
 	if (r->o->progress != NULL)
 		fprintf(fp, "\r%s: %lld/%lld sent, %lld deferred, %lld bounced, "
-		    "%.0f/s, ETA %.0f s   %s", r->campaign, (long long)done,
+		    "%.0f/s, ETA %.0f s%s%s   %s", r->campaign, (long long)done,
 		    (long long)r->due, (long long)n[SCHED_DEFERRED],
-		    (long long)n[SCHED_BOUNCED], rate, eta, last ? "\n" : "");
+		    (long long)n[SCHED_BOUNCED], rate, eta, busy[0] ?
+		    ", busiest " : "", busy, last ? "\n" : "");
 	else
 		fprintf(fp, "progress campaign=%s done=%lld due=%lld "
 		    "delivered=%lld deferred=%lld bounced=%lld rate=%.0f "
-		    "eta=%.0f connections=%lld throttle_signals=%lld\n",
-		    r->campaign, (long long)done, (long long)r->due,
-		    (long long)n[SCHED_DELIVERED],
+		    "eta=%.0f connections=%lld throttle_signals=%lld "
+		    "busiest=%s\n", r->campaign, (long long)done,
+		    (long long)r->due, (long long)n[SCHED_DELIVERED],
 		    (long long)n[SCHED_DEFERRED], (long long)n[SCHED_BOUNCED],
 		    rate, eta, (long long)r->stats->connections,
-		    (long long)r->stats->throttle_signals);
+		    (long long)r->stats->throttle_signals, busy[0] ? busy :
+		    "-");
 	fflush(fp);
 }
 
-/*
- * Every LIMIT_SEND_TICK_MS: commit the outcomes, pass a signal on, renew
- * the lease, and stop when someone paused or cancelled the campaign.
- */
 static void
 send_state_domain(const struct sched_domain *d, void *arg)
 {
@@ -530,6 +563,10 @@ send_state_json(struct send_run *r, struct sched *s)
 	return text;
 }
 
+/*
+ * Every LIMIT_SEND_TICK_MS: commit the outcomes, pass a signal on, renew
+ * the lease, and stop when someone paused or cancelled the campaign.
+ */
 static int
 send_tick(void *ctx, struct sched *s, struct err *e)
 {
@@ -542,7 +579,7 @@ send_tick(void *ctx, struct sched *s, struct err *e)
 		r->stop = *r->o->stop;
 	if (send_flush(r, e) < 0)
 		return -1;
-	send_progress(r, now, 0);
+	send_progress(r, s, now, 0);
 	if (now - r->renewed >= SEND_RENEW_MS) {
 		if (store_send_lease(r->st, r->campaign_id, r->owner,
 		    SEND_LEASE_MS, holder, sizeof(holder), e) < 0)
@@ -712,7 +749,7 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	r->started = r->shown = send_mono_ms();
 	rc = sched_run(&sc, &ops, &res->stats, e);
 	if (r->o->progress != NULL)
-		send_progress(r, send_mono_ms(), 1);
+		send_progress(r, NULL, send_mono_ms(), 1);
 	if (rc < 0 && r->nout > 0) {
 		/* Keep what is known; the first error is the one to report. */
 		struct err ignored;

@@ -183,6 +183,7 @@ struct sched {
 	int domains_done;	/* no domain left to take up */
 	int ndests;
 	int exhausted;		/* nothing left to load at all */
+	int64_t load_hold;	/* the store said not now: load after */
 	int stopping;
 	int64_t stop_at;	/* when stopping began */
 	int aborted;		/* the wire given up too */
@@ -1495,11 +1496,13 @@ load_dest(struct sched *s, struct sched_dest *d, int n)
 		s->free = s->free->next;
 	}
 	got = s->ops->load(s->ops->ctx, d->domain, &d->after, batch, k, s->e);
-	if (got < 0) {
+	if (got == SCHED_LATER) {	/* the store is busy: not now */
+		s->load_hold = s->now + LIMIT_SEND_TICK_MS * 10;
+		got = 0;
+	} else if (got < 0) {
 		s->failed = 1;
 		got = 0;
-	}
-	if (got < k)
+	} else if (got < k)
 		d->exhausted = 1;
 	for (i = k - 1; i >= got; i--) {
 		batch[i]->next = s->free;
@@ -1550,7 +1553,7 @@ job_load(struct sched *s)
 	struct sched_dest *d, *dn;
 	int free = s->njobs - s->inflight, want, rc, more = 0;
 
-	if (s->exhausted || s->stopping || s->failed ||
+	if (s->exhausted || s->stopping || s->failed || s->now < s->load_hold ||
 	    (free < s->njobs / 8 && s->inflight > 0))
 		return;
 	for (d = s->dlist; d != NULL && free > 0 && !s->failed; d = dn) {
@@ -1566,6 +1569,10 @@ job_load(struct sched *s)
 	    s->ndests < LIMIT_SEND_DOMAINS) {
 		rc = s->ops->next_domain(s->ops->ctx, s->domain_after, next,
 		    sizeof(next), s->e);
+		if (rc == SCHED_LATER) {
+			s->load_hold = s->now + LIMIT_SEND_TICK_MS * 10;
+			break;
+		}
 		if (rc < 0)
 			s->failed = 1;
 		if (rc <= 0) {

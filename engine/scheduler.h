@@ -104,14 +104,18 @@ struct sched_outcome {
 
 struct sched;
 
+#define SCHED_LATER	(-2)
+
 struct sched_ops {
 	void *ctx;
 	/* The next domain with due work after `after` ("" first): 1 with it
-	 * in out, 0 when there is none, -1. */
+	 * in out, 0 when there is none, -1, or SCHED_LATER. */
 	int (*next_domain)(void *ctx, const char *after, char *out,
 	    size_t n, struct err *e);
 	/* Fills jobs[0..n) with the domain's due work after recipient
-	 * *after, moving *after on; the count, 0 when done, -1. */
+	 * *after, moving *after on; the count, 0 when done, -1, or
+	 * SCHED_LATER: the store is busy, nothing loaded, ask again in a
+	 * second (the run goes on with what it has). */
 	int (*load)(void *ctx, const char *domain, int64_t *after,
 	    struct sched_job **jobs, int n, struct err *e);
 	/* On a worker thread. */

@@ -27,6 +27,8 @@
 #define SEND_RENEW_MS	(2 * 1000)	/* ... this often, with the state */
 #define SEND_STATUS_MS	1000	/* pause and cancel are seen this soon */
 #define SEND_PROGRESS_MS (10 * 1000)	/* a progress line without a tty */
+/* A busy (locked) or full store pauses the run this long at most. */
+#define SEND_TROUBLE_MS	(5 * 60 * 1000)
 
 struct send_worker {
 	struct render_ctx x;
@@ -60,6 +62,7 @@ struct send_run {
 	char stopped_by[16];		/* "paused", "cancelled"; "" */
 	int64_t renewed, checked;	/* monotonic ms */
 	int64_t started, shown;		/* monotonic ms */
+	int64_t trouble_since, trouble_said, trouble_try; /* store failing */
 	int64_t due;			/* deliveries due at the start */
 	int64_t *prov_left;		/* warm-up room per provider */
 	int64_t *prov_sent;		/* ... and what went since a flush */
@@ -176,6 +179,40 @@ send_claimed(const struct store_claimed *c, void *ctx)
 	return 0;
 }
 
+static int64_t
+send_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A locked (SQLITE_BUSY past the busy timeout) or full store is waited
+ * out: outcomes stay in the batch, loading pauses, one clear line a few
+ * seconds; nothing is marked failed. Past SEND_TROUBLE_MS the run ends
+ * with the error, its claimed rows left 'sending' for the next run.
+ */
+static int
+send_trouble(struct send_run *r, struct err *e)
+{
+	int64_t now = send_mono_ms();
+
+	if (e->code != EX_TEMPFAIL && e->code != EX_IOERR)
+		return -1;
+	if (r->trouble_since == 0)
+		r->trouble_since = now;
+	if (now - r->trouble_since > SEND_TROUBLE_MS)
+		return -1;
+	if (now - r->trouble_said >= SEND_PROGRESS_MS) {
+		r->trouble_said = now;
+		fprintf(stderr, "postbote send: %s; holding %d outcomes, "
+		    "loading paused, retrying\n", e->msg, r->nout);
+	}
+	return SCHED_LATER;
+}
+
 static int
 send_next_domain(void *ctx, const char *after, char *out, size_t n,
     struct err *e)
@@ -183,9 +220,11 @@ send_next_domain(void *ctx, const char *after, char *out, size_t n,
 	struct send_run *r = ctx;
 	int found;
 
+	if (r->trouble_since != 0)
+		return SCHED_LATER;
 	if (store_send_next_domain(r->st, r->campaign_id, after, out, n,
 	    &found, e) < 0)
-		return -1;
+		return send_trouble(r, e);
 	return found;
 }
 
@@ -197,9 +236,11 @@ send_load(void *ctx, const char *domain, int64_t *after,
 	struct sched_job **slot = jobs;
 	int got;
 
+	if (r->trouble_since != 0)
+		return SCHED_LATER;
 	if (store_send_claim(r->st, r->campaign_id, domain, after, n,
 	    send_claimed, &slot, &got, e) < 0)
-		return -1;
+		return send_trouble(r, e);
 	return got;
 }
 
@@ -435,18 +476,11 @@ send_outcome(void *ctx, const struct sched_job *j, struct sched_outcome *op,
 		snprintf(so->reply, sizeof(so->reply), "%s", o.text);
 	snprintf(so->dsn, sizeof(so->dsn), "%s", o.dsn);
 	snprintf(so->relay, sizeof(so->relay), "%s", o.relay);
-	if (++r->nout >= SEND_BATCH)
-		return send_flush(r, e);
+	/* In trouble, the tick retries, once a second, not every outcome. */
+	if (++r->nout >= SEND_BATCH && r->trouble_since == 0 &&
+	    send_flush(r, e) < 0)
+		return send_trouble(r, e) == SCHED_LATER ? 0 : -1;
 	return 0;
-}
-
-static int64_t
-send_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The three domains with the most work in hand, for the progress line. */
@@ -577,8 +611,15 @@ send_tick(void *ctx, struct sched *s, struct err *e)
 
 	if (r->o->stop != NULL && *r->o->stop > r->stop)
 		r->stop = *r->o->stop;
+	if (r->trouble_since != 0 && now - r->trouble_try < 1000)
+		return 0;
+	r->trouble_try = now;
 	if (send_flush(r, e) < 0)
-		return -1;
+		return send_trouble(r, e) == SCHED_LATER ? 0 : -1;
+	if (r->trouble_since != 0)
+		fprintf(stderr, "postbote send: the store answers again; "
+		    "going on\n");
+	r->trouble_since = 0;
 	send_progress(r, s, now, 0);
 	if (now - r->renewed >= SEND_RENEW_MS) {
 		if (store_send_lease(r->st, r->campaign_id, r->owner,

@@ -692,9 +692,34 @@ eq "warmup: a second send the same day hands it none" \
 eq "warmup: today's volume recorded for the provider" \
     "$(sql "SELECT sent FROM provider_volume WHERE provider = 'acme'")" 5
 
+# ============================================================== 12. locked
+section locked
+# Another process holds the database locked for 12 s (past the 10 s busy
+# timeout) while a send runs: the send pauses, says so once, goes on, and
+# ends with everything delivered and nothing marked failed.
+start lock --tarpit-ms 20
+cfg lock.json "${port[lock]}"
+set --
+for i in $(seq -w 60); do set -- "$@" "l$i@l$((10#$i % 3)).test,L$i"; done
+camp c12 "$FROM" "$@" || notok "campaign c12 made"
+bg_send lock.json c12 c12a
+wait_saved lock 1 10 || notok "locked: the send got going"
+"$PY" -c 'import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)
+c.execute("BEGIN EXCLUSIVE"); time.sleep(12); c.execute("COMMIT")' \
+    "$POSTBOTE_DB"
+reap "$bg" c12a 30000
+eq "locked: the send ends by itself, all 60 delivered" \
+    "$rc $(summary c12a.out)" \
+    "0 delivered=60 deferred=0 bounced=0 failed=0 suppressed=0 unsent=0 left=0 status=done"
+check "locked: ... it said the store was locked, and that it went on" eval \
+    "grep -q 'database is locked; holding' c12a.err && grep -q 'answers again' c12a.err"
+eq "locked: ... each received once" \
+    "$(tos lock | sort -u | wc -l) $(saved lock)" "60 60"
+
 # ============================================================ the servers
 section servers
-for m in rate perconn grey full perm thr crash slowsrv after supp warm; do
+for m in rate perconn grey full perm thr crash slowsrv after supp warm lock; do
 	stop "$m"
 	check "smtpd $m: nothing on stderr" eval "! [ -s $m.err ]"
 	[ -s "$m.err" ] && sed 's/^/#   /' "$m.err" | head -5

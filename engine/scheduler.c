@@ -333,6 +333,30 @@ job_fail(struct sched *s, struct sched_job *j, const struct sched_fail *f)
 	job_end(s, j, f->status, f->code, f->dsn, f->text, NULL, NULL);
 }
 
+static struct sched_job *
+dest_pop(struct sched_dest *d)
+{
+	struct sched_job *j = d->qhead;
+
+	if (j == NULL)
+		return NULL;
+	d->qhead = j->next;
+	if (d->qhead == NULL)
+		d->qtail = NULL;
+	d->qlen--;
+	return j;
+}
+
+/* Hands back every job the dest holds queued, untried, saying why. */
+static void
+dest_drain(struct sched *s, struct sched_dest *d, const char *why)
+{
+	struct sched_job *j;
+
+	while ((j = dest_pop(d)) != NULL)
+		job_end(s, j, SCHED_UNSENT, 0, "", why, NULL, NULL);
+}
+
 /* ------------------------------------------------------------ throttles */
 
 /* The three throttles a dest's mail is under; NULL where none applies. */
@@ -417,8 +441,6 @@ dest_conn_msgs(struct sched *s, struct sched_dest *d)
 static void
 dest_signal(struct sched *s, struct sched_dest *d)
 {
-	struct sched_job *j;
-
 	s->stats->throttle_signals++;
 	throttle_signal(&d->thr, s->now);
 	if (d->t != NULL && d->t->prov != NULL)
@@ -427,14 +449,8 @@ dest_signal(struct sched *s, struct sched_dest *d)
 		return;
 	d->exhausted = 1;
 	d->wake_at = 0;
-	while ((j = d->qhead) != NULL) {
-		d->qhead = j->next;
-		if (d->qhead == NULL)
-			d->qtail = NULL;
-		d->qlen--;
-		job_end(s, j, SCHED_UNSENT, 0, "", "the domain asked us to "
-		    "slow down; left for a later run", NULL, NULL);
-	}
+	dest_drain(s, d, "the domain asked us to slow down; "
+	    "left for a later run");
 }
 
 static void
@@ -920,17 +936,9 @@ pump_starving(struct sched *s)
 static void
 dest_capped(struct sched *s, struct sched_dest *d)
 {
-	struct sched_job *j;
-
 	d->exhausted = 1;
-	while ((j = d->qhead) != NULL) {
-		d->qhead = j->next;
-		if (d->qhead == NULL)
-			d->qtail = NULL;
-		d->qlen--;
-		job_end(s, j, SCHED_UNSENT, 0, "", "the provider's warm-up "
-		    "cap for today is reached", NULL, NULL);
-	}
+	dest_drain(s, d, "the provider's warm-up cap for "
+	    "today is reached");
 }
 
 /* The next job of the dest, when its throttles give a token now. */
@@ -954,11 +962,7 @@ dest_take_job(struct sched *s, struct sched_dest *d)
 	dest_take(s, d);
 	if (d->t->prov != NULL && s->prov_left[d->t->prov - s->provs] > 0)
 		s->prov_left[d->t->prov - s->provs]--;
-	d->qhead = j->next;
-	if (d->qhead == NULL)
-		d->qtail = NULL;
-	d->qlen--;
-	return j;
+	return dest_pop(d);
 }
 
 static void
@@ -1259,16 +1263,11 @@ dest_new(struct sched *s, const char *domain)
 static void
 dest_fail_queue(struct sched *s, struct sched_dest *d)
 {
-	struct sched_job *j;
 	struct sched_fail f = d->t->fail;
+	struct sched_job *j;
 
-	while ((j = d->qhead) != NULL) {
-		d->qhead = j->next;
-		if (d->qhead == NULL)
-			d->qtail = NULL;
-		d->qlen--;
+	while ((j = dest_pop(d)) != NULL)
 		job_fail(s, j, &f);
-	}
 }
 
 /* An idle connection to h, the dest's own first, else another's. */
@@ -1757,33 +1756,21 @@ handle(struct sched *s, struct epoll_event *ev)
 }
 
 /*
- * A stop ends every job not yet on the wire. They are gathered first:
- * ending one may free its dest, which the walk is inside. Jobs on
- * workers come back through job_take_rendered() and end in dest_ready(),
- * which sees s->stopping.
+ * A stop ends every job not yet on the wire (dests are freed only by
+ * dest_reap(), so the walk may end their jobs). Jobs on workers come back
+ * through job_take_rendered() and end in dest_ready(), which sees
+ * s->stopping.
  */
 static void
 stop_queued(struct sched *s)
 {
-	struct sched_job *list = NULL, *j;
 	struct sched_dest *d;
 
 	s->stopping = 1;
 	s->stop_at = s->now;
 	for (d = s->dlist; d != NULL; d = d->next) {
-		while ((j = d->qhead) != NULL) {
-			d->qhead = j->next;
-			j->next = list;
-			list = j;
-		}
-		d->qtail = NULL;
-		d->qlen = 0;
 		d->wake_at = 0;
-	}
-	while ((j = list) != NULL) {
-		list = j->next;
-		job_end(s, j, SCHED_UNSENT, 0, "", "stopped before sending",
-		    NULL, NULL);
+		dest_drain(s, d, "stopped before sending");
 	}
 }
 

@@ -59,25 +59,8 @@ now_ms() { date +%s%3N; }
 section() { echo "# $1 ($(( $(now_ms) - t_all )) ms in)"; }
 t_all=$(now_ms)
 
-# start NAME ARGS...: an smtpd saving into ./NAME (NAME.log, NAME.stats);
-# waits for its port, then in ${port[NAME]}, its process in ${pid[NAME]}.
-declare -A pid port
-start() {
-	_name=$1; shift
-	"$PY" "$SMTPD" --port-file "$_name.port" --maildir "$_name" \
-	    --log "$_name.log" --stats "$_name.stats" "$@" 2>"$_name.err" &
-	pids="$pids $!"
-	pid[$_name]=$!
-	for _ in $(seq 100); do
-		[ -s "$_name.port" ] && break
-		sleep 0.05
-	done
-	port[$_name]=$(cat "$_name.port" 2>/dev/null)
-	[ -n "${port[$_name]}" ] || notok "smtpd $_name wrote its port"
-}
-
-# stop NAME: SIGTERM, and wait for the stats.
-stop() { kill -TERM "${pid[$1]}" 2>/dev/null; wait "${pid[$1]}" 2>/dev/null; }
+# start, stop, saved: tests/smtpd_lib.sh.
+. "$TESTS/smtpd_lib.sh"
 
 # camp NAME FROM EMAIL,NAME...: a list NAME of those recipients and a draft
 # campaign NAME of template t from FROM.
@@ -177,8 +160,6 @@ states() {
 	    c ON c.id = d.campaign_id WHERE c.name = '$1' GROUP BY d.status
 	    ORDER BY d.status" | paste -sd' '
 }
-
-saved() { find "$1" -name '*.eml' 2>/dev/null | wc -l; }
 
 # tos DIR...: the RCPT TO of every saved message, one a line, repeats kept.
 tos() {

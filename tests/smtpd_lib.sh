@@ -1,0 +1,26 @@
+# smtpd_lib.sh - starting and stopping tests/tools/smtpd.py, for the
+# delivery tests (bash: associative arrays). Needs PY and SMTPD set, and
+# appends every server's process to $pids for the caller's trap.
+
+# start NAME ARGS...: an smtpd saving into ./NAME (NAME.log, NAME.stats);
+# waits for its port, then in ${port[NAME]}, its process in ${pid[NAME]}.
+declare -A pid port
+start() {
+	_name=$1; shift
+	"$PY" "$SMTPD" --port-file "$_name.port" --maildir "$_name" \
+	    --log "$_name.log" --stats "$_name.stats" "$@" 2>"$_name.err" &
+	pids="$pids $!"
+	pid[$_name]=$!
+	for _ in $(seq 100); do
+		[ -s "$_name.port" ] && break
+		sleep 0.05
+	done
+	port[$_name]=$(cat "$_name.port" 2>/dev/null)
+	[ -n "${port[$_name]}" ] || notok "smtpd $_name wrote its port"
+}
+
+# stop NAME: SIGTERM, and wait for the stats.
+stop() { kill -TERM "${pid[$1]}" 2>/dev/null; wait "${pid[$1]}" 2>/dev/null; }
+
+# saved DIR: how many messages the server saved there.
+saved() { find "$1" -name '*.eml' 2>/dev/null | wc -l; }

@@ -77,7 +77,8 @@ static int
 config_tracking(const char *path, json_t *obj, struct config *cfg,
     struct err *e)
 {
-	static const char *known[] = { "base_url", "opens", "clicks", NULL };
+	static const char *known[] = { "base_url", "opens", "clicks",
+	    "listen", "threads", "machine_seconds", NULL };
 	json_t *v;
 	size_t n, i;
 	char *u;
@@ -87,7 +88,13 @@ config_tracking(const char *path, json_t *obj, struct config *cfg,
 	cfg->tracking_opens = cfg->tracking_clicks = 1;
 	if (config_bool(path, "tracking", obj, "opens", &cfg->tracking_opens,
 	    e) < 0 || config_bool(path, "tracking", obj, "clicks",
-	    &cfg->tracking_clicks, e) < 0)
+	    &cfg->tracking_clicks, e) < 0 ||
+	    config_member_str(path, "tracking", obj, "listen", 0,
+	    &cfg->tracking_listen, e) < 0 ||
+	    config_member_int(path, "tracking", obj, "threads", 1, 64,
+	    &cfg->tracking_threads, e) < 0 ||
+	    config_member_int(path, "tracking", obj, "machine_seconds", 0,
+	    3600, &cfg->machine_seconds, e) < 0)
 		return -1;
 	if ((v = json_object_get(obj, "base_url")) == NULL)
 		return err_set(e, EX_CONFIG, "%s: \"tracking.base_url\" is "
@@ -764,6 +771,8 @@ static const struct {
 	{ "workers", config_workers },
 	{ "shaping", config_shaping },
 	{ "retry", config_retry },
+	{ "feedback", config_feedback },
+	{ "webhooks", config_webhooks },
 };
 
 static int
@@ -802,6 +811,7 @@ config_load(const char *path, int required, struct config *cfg,
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tls = CONFIG_TLS_OPPORTUNISTIC;
+	config_feedback_defaults(cfg);
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT && !required) {
 			config_shaping_defaults(cfg);
@@ -845,6 +855,8 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->database);
 	free(cfg->tracking_base_url);
+	free(cfg->tracking_listen);
+	config_webhooks_free(cfg);
 	free(cfg->return_path_domain);
 	free(cfg->hostname);
 	free(cfg->dns_servers);

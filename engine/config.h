@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include "dkim.h"
 #include "err.h"
+#include "store.h"
 
 enum config_mode {
 	CONFIG_MODE_MX,		/* look up each domain's MX hosts */
@@ -104,6 +105,23 @@ struct config_shape_rule {
 	struct config_warmup warmup;	/* providers only */
 };
 
+/*
+ * "webhooks": [ { "name", "url", "events": [...], "secret_file" or
+ * "secret_env", "max_attempts", "retry_base", "timeout" } ]. The secret
+ * signs each body (HMAC-SHA256); like passwords it is never in the file.
+ */
+struct config_webhook {
+	char *name;
+	char *url;		/* http:// or https:// */
+	char **events;		/* event types, or "*" */
+	size_t nevents;
+	char *secret_file;	/* exactly one of these two */
+	char *secret_env;
+	int max_attempts;	/* then the call is dead-lettered */
+	int64_t retry_base_ms;	/* first backoff; doubles, capped at 1 h */
+	int64_t timeout_ms;
+};
+
 #define CONFIG_RETRY_STEPS	16
 #define CONFIG_RATE_UNLIMITED	(-1.0)
 
@@ -114,6 +132,12 @@ struct config {
 	char *tracking_base_url;	/* NULL: no tracking server */
 	int tracking_opens;
 	int tracking_clicks;
+	/* `track serve`: "listen" "127.0.0.1:8080" (NULL: that), "threads",
+	 * "machine_seconds": an open or click this soon after delivery is a
+	 * machine's (a scanner's, a proxy's prefetch). */
+	char *tracking_listen;
+	int tracking_threads;
+	int machine_seconds;
 	/* "bounces": { "return_path_domain": "bounce.example.com" } */
 	char *return_path_domain;	/* an A-label; NULL: none */
 
@@ -150,6 +174,12 @@ struct config {
 	int64_t retry_ms[CONFIG_RETRY_STEPS];
 	int nretry;
 	int64_t retry_max_age_ms;
+	/* "feedback": { "soft_bounce_limit", "unsubscribe": "list" or
+	 * "global", "complaint_rate_pause", "complaint_rate_warn",
+	 * "hard_bounce_rate_pause", "min_volume" } */
+	struct feedback_policy feedback;
+	struct config_webhook *webhooks;
+	size_t nwebhooks;
 };
 
 

@@ -62,9 +62,8 @@ static const int64_t builtin_retry_ms[] = { 5 * 60000, 15 * 60000,
     30 * 60000, 60 * 60000, 2 * 3600000, 4 * 3600000 };
 #define BUILTIN_MAX_AGE_MS	(3LL * 86400000)
 
-/* "30s", "5m", "2h", "3d": a positive integer and a unit. */
-static int
-parse_duration(const char *s, int64_t *ms)
+int
+config_duration(const char *s, int64_t *ms)
 {
 	char *end;
 	long long v;
@@ -224,7 +223,7 @@ shape_warmup(const char *path, const char *where, json_t *obj,
 	if (v != NULL)
 		w->factor = json_number_value(v);
 	v = json_object_get(obj, "every");
-	if (v != NULL && (!json_is_string(v) || parse_duration(
+	if (v != NULL && (!json_is_string(v) || config_duration(
 	    json_string_value(v), &w->every_ms) < 0 || w->every_ms < 3600000))
 		return err_set(e, EX_CONFIG, "%s: \"%s.every\" must be a "
 		    "duration of an hour or more, such as \"1d\"", path, ww);
@@ -388,7 +387,7 @@ config_retry(const char *path, json_t *v, struct config *cfg,
 			    "must be a list of 1 to %d durations", path,
 			    CONFIG_RETRY_STEPS);
 		json_array_foreach(arr, i, x)
-			if (!json_is_string(x) || parse_duration(
+			if (!json_is_string(x) || config_duration(
 			    json_string_value(x), &cfg->retry_ms[i]) < 0)
 				return err_set(e, EX_CONFIG, "%s: \"retry."
 				    "schedule[%zu]\" must be a duration such as "
@@ -396,7 +395,7 @@ config_retry(const char *path, json_t *v, struct config *cfg,
 		cfg->nretry = (int)json_array_size(arr);
 	}
 	if ((x = json_object_get(v, "max_age")) != NULL &&
-	    (!json_is_string(x) || parse_duration(json_string_value(x),
+	    (!json_is_string(x) || config_duration(json_string_value(x),
 	    &cfg->retry_max_age_ms) < 0))
 		return err_set(e, EX_CONFIG, "%s: \"retry.max_age\" must be a "
 		    "duration such as \"12h\" or \"3d\"", path);

@@ -117,4 +117,24 @@
 #define LIMIT_THROTTLE_SUSPEND_MS	(30 * 1000)	/* per throttling signal */
 #define LIMIT_THROTTLE_SUSPEND_MAX_MS	(10 * 60 * 1000)
 
+/* Inbound mail (bounce ingest): checked before GMime parses anything. */
+#define LIMIT_INBOUND_SIZE	(4 * 1024 * 1024)	/* one message */
+#define LIMIT_INBOUND_LINE	65536	/* one line, CRLF included */
+#define LIMIT_INBOUND_HEADER	(256 * 1024)	/* one header block */
+#define LIMIT_INBOUND_DEPTH	16	/* multipart nesting */
+#define LIMIT_INBOUND_PARTS	256	/* MIME parts of one message */
+#define LIMIT_INBOUND_REVIEW	(64 * 1024)	/* kept for review */
+
+/* The tracking server (libmicrohttpd). */
+#define LIMIT_HTTP_MEMORY	(32 * 1024)	/* a request's headers+URL */
+#define LIMIT_HTTP_BODY		4096	/* a POST body */
+#define LIMIT_HTTP_TIMEOUT_S	10	/* an idle or slow client */
+#define LIMIT_HTTP_CONNS	1024	/* connections at once */
+
+/* Webhooks (libcurl). */
+#define LIMIT_WEBHOOK_INFLIGHT	32	/* calls at once */
+#define LIMIT_WEBHOOK_BATCH	256	/* outbox rows read per round */
+#define LIMIT_WEBHOOK_RESPONSE	4096	/* response body kept for the log */
+#define LIMIT_WEBHOOK_BACKOFF_MS	(60 * 60 * 1000)	/* the longest wait */
+
 #endif

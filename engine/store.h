@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
+#include "limits.h"
 
 struct store;
 struct addr;
@@ -381,5 +382,107 @@ int store_volume_add(struct store *st, const char *provider, int64_t day,
     int64_t n, struct err *e) WUR;
 int store_volume_get(struct store *st, const char *provider, int64_t day,
     int64_t *n, struct err *e) WUR;
+
+/* --------------------------------------------------------------- feedback */
+
+/*
+ * What happened to a message after it left: the tracking server's opens,
+ * clicks and unsubscribes, and what `bounce ingest` reads from inbound
+ * mail. Each names its delivery by (campaign, recipient), as the signed
+ * tokens do.
+ */
+enum feedback_kind {
+	FEEDBACK_OPEN,
+	FEEDBACK_CLICK,
+	FEEDBACK_UNSUBSCRIBE,
+	FEEDBACK_BOUNCE,	/* a failed DSN or a non-standard bounce */
+	FEEDBACK_DELAYED,	/* a "delayed" DSN: recorded, changes nothing */
+	FEEDBACK_COMPLAINT,	/* an ARF abuse report */
+	FEEDBACK_REPLY,
+	FEEDBACK_AUTO_REPLY
+};
+
+/* config.h's "feedback" section, as the store needs it. */
+struct feedback_policy {
+	int soft_bounce_limit;	/* consecutive soft bounces that suppress */
+	int unsubscribe_global;	/* an unsubscribe covers every list */
+	double complaint_pause;	/* complaint rate that pauses the campaign */
+	double complaint_warn;
+	double bounce_pause;	/* hard-bounce rate that pauses it */
+	int64_t min_volume;	/* rates are judged from this many sent */
+};
+
+struct feedback {
+	enum feedback_kind kind;
+	int64_t campaign_id;
+	int64_t recipient_id;
+	int64_t at;		/* Unix ms; 0: now */
+	int link;		/* FEEDBACK_CLICK: the link's index */
+	int machine;		/* an open or click by a machine */
+	const char *bounce_class;	/* FEEDBACK_BOUNCE: hard, soft, policy */
+	const char *dsn;	/* enhanced status code, or NULL */
+	const char *text;	/* diagnostic or reason, or NULL */
+	/*
+	 * Names this piece of feedback (an inbound message's Message-ID or
+	 * digest): the same key for the same delivery and kind records
+	 * nothing twice. NULL: no such check (opens and clicks). An
+	 * unsubscribe is recorded once per delivery whatever the key.
+	 */
+	const char *key;
+	const char *detail;	/* more JSON members for the event: an
+				   object's text, or NULL */
+};
+
+struct feedback_result {
+	int recorded;		/* 0: a duplicate, nothing changed */
+	int suppressed;		/* a suppression was added */
+	int64_t event_id;
+	/* The guard: set when this feedback pushed the campaign's rate
+	   past a threshold; paused when the campaign was paused for it. */
+	int paused;
+	char warning[256];	/* "" or why, e.g. "complaint rate 0.12 %..." */
+};
+
+/*
+ * Records one piece of feedback in one short transaction: the event
+ * (and with it its webhook calls), the delivery's new status for a
+ * bounce, the suppression the policy asks for, the campaign counters,
+ * and the guard's pause. EX_NOINPUT when the delivery does not exist
+ * (a valid token of a deleted campaign).
+ */
+int store_feedback(struct store *st, const struct feedback_policy *p,
+    const struct feedback *f, struct feedback_result *res,
+    struct err *e) WUR;
+
+struct feedback_target {
+	int64_t campaign_id;
+	int64_t recipient_id;
+	char campaign[128];
+	char list[128];
+	char address[LIMIT_ADDR + 1];
+	char status[16];	/* the delivery's */
+	int64_t done_at;	/* when it was delivered; 0: not yet */
+};
+
+/* The delivery a token names; EX_NOINPUT when there is none. */
+int store_feedback_target(struct store *st, int64_t campaign_id,
+    int64_t recipient_id, struct feedback_target *t, struct err *e) WUR;
+
+/* The URL of a campaign's tracked link; EX_NOINPUT when there is none. */
+int store_link_url(struct store *st, int64_t campaign_id, int link,
+    char **url, struct err *e) WUR;
+
+/* Keeps an inbound message nobody could classify (at most 64 KiB). */
+int store_inbound_review(struct store *st, int64_t campaign_id,
+    int64_t recipient_id, const char *reason, const void *msg, size_t len,
+    struct err *e) WUR;
+
+/* --------------------------------------------------------------- webhooks */
+
+/* Replaces the webhooks table with the config's; outbox rows of a
+   webhook no longer configured go dead. */
+struct config;
+int store_webhooks_sync(struct store *st, const struct config *cfg,
+    struct err *e) WUR;
 
 #endif

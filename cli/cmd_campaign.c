@@ -221,8 +221,9 @@ show_count(const char *status, int64_t n, void *ctx)
 static json_t *
 campaign_json(const struct campaign_info *ci)
 {
-	return json_pack("{s:s, s:s, s:s, s:s?, s:s, s:i, s:s, s:s, s:s?, "
-	    "s:o, s:o, s:o, s:o}", "name", ci->name, "status", ci->status,
+	return json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:i, s:s, s:s, "
+	    "s:s?, s:o, s:o, s:o, s:o}", "name", ci->name, "status",
+	    ci->status, "paused_reason", ci->paused_reason,
 	    "list", ci->list, "segment", ci->segment, "template",
 	    ci->template_name, "template_version", ci->template_version,
 	    "from_name", ci->from_name, "from", ci->from_addr, "reply_to",
@@ -238,6 +239,8 @@ show_text(const struct campaign_info *ci)
 	char t1[32];
 
 	printf("campaign    %s (%s)\n", ci->name, ci->status);
+	if (ci->paused_reason != NULL)
+		printf("paused      by itself: %s\n", ci->paused_reason);
 	printf("list        %s%s%s\n", ci->list, ci->segment ? ", segment: " :
 	    "", ci->segment ? ci->segment : "");
 	printf("template    %s version %d\n", ci->template_name,

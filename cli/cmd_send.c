@@ -12,6 +12,7 @@
 #include "plan.h"
 #include "send.h"
 #include "store.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 static volatile sig_atomic_t send_stop;
@@ -59,6 +60,11 @@ send_report(struct cli *c, const struct send_opts *o,
 	int64_t sent = n[SCHED_DELIVERED] + n[SCHED_DEFERRED] +
 	    n[SCHED_BOUNCED] + n[SCHED_FAILED];
 	double rate = r->seconds > 0 ? (double)sent / r->seconds : 0;
+
+	if (r->stopped_why[0])
+		fprintf(stderr, "postbote send: campaign %s paused itself: %s; "
+		    "'postbote campaign resume %s' when the cause is dealt "
+		    "with\n", o->campaign, r->stopped_why, o->campaign);
 
 	if (c->tty) {
 		printf("campaign %s: %lld delivered, %lld deferred, %lld "
@@ -218,8 +224,9 @@ cmd_send(struct cli *c, int argc, char **argv)
 	};
 	struct send_opts o = { 0 };
 	struct send_result r;
+	struct webhook_flusher *wf = NULL;
 	struct store *st;
-	struct err e;
+	struct err e = { 0 };
 	const char *log = NULL;
 	int64_t workers = 0;
 	int ch, rc, quiet = 0, due = 0, dry = 0;
@@ -273,6 +280,15 @@ cmd_send(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = cli_open(c, &st)) != 0)
 		goto out;
+	/* The webhooks hear of outcomes as the run goes, from a thread
+	   with its own connection. */
+	if (store_webhooks_sync(st, c->cfg, &e) < 0 ||
+	    ((wf = webhook_flusher_start(c->db, c->cfg, o.log, &e)) == NULL &&
+	    e.code != 0)) {
+		rc = cli_fail(c, &e);
+		store_close(st);
+		goto out;
+	}
 	signal(SIGPIPE, SIG_IGN);	/* a peer gone must not kill us */
 	signal(SIGINT, send_on_signal);
 	signal(SIGTERM, send_on_signal);
@@ -282,6 +298,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		rc = cli_fail(c, &e);
 	else
 		send_report(c, &o, &r);
+	webhook_flusher_stop(wf, NULL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	store_close(st);

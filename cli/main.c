@@ -32,10 +32,14 @@ static const struct cli_cmd groups[] = {
 	{ "campaign", NULL, "campaigns: create, show, ls, schedule, start, "
 	  "pause, resume, cancel", NULL },
 	{ "dkim", NULL, "DKIM signing keys: keygen", NULL },
+	{ "track", NULL, "the tracking server: serve", NULL },
 	{ "send", cmd_send, "deliver a campaign: render, sign, send, record",
 	  NULL },
 	{ "status", cmd_status, "live progress of a campaign and its send",
 	  NULL },
+	{ "bounce", NULL, "inbound mail: bounces, complaints, replies: "
+	  "ingest", NULL },
+	{ "webhooks", NULL, "webhook calls: flush, ls", NULL },
 	{ NULL, NULL, NULL, NULL }
 };
 
@@ -52,6 +56,12 @@ group_table(const char *name)
 		return cmd_campaign;
 	if (strcmp(name, "dkim") == 0)
 		return cmd_dkim;
+	if (strcmp(name, "webhooks") == 0)
+		return cmd_webhooks;
+	if (strcmp(name, "track") == 0)
+		return cmd_track;
+	if (strcmp(name, "bounce") == 0)
+		return cmd_bounce;
 	return NULL;
 }
 

@@ -474,24 +474,6 @@ on_template(const struct template_info *t, void *ctx)
 	return 0;
 }
 
-/* A database older than its secret (made by init) gets one now. */
-static int
-load_key(struct store *st, struct track_key *key, struct err *e)
-{
-	char *hex;
-	int rc, created;
-
-	if (store_ensure_secret(st, "tracking_secret", 32, &created, e) < 0 ||
-	    store_setting_get(st, "tracking_secret", &hex, e) < 0)
-		return -1;
-	if (hex == NULL)
-		return err_set(e, EX_CONFIG, "the database has no tracking "
-		    "secret; run 'postbote init'");
-	rc = track_key_from_hex(hex, key, e);
-	free(hex);
-	return rc;
-}
-
 int
 render_load(struct store *st, const struct config *cfg, const char *campaign,
     const char *template_name, int version, struct render **out,
@@ -505,7 +487,7 @@ render_load(struct store *st, const struct config *cfg, const char *campaign,
 	*out = NULL;
 	*campaign_id = 0;
 	memset(&l, 0, sizeof(l));
-	if (load_key(st, &key, e) < 0)
+	if (track_key_load(st, &key, e) < 0)
 		return -1;
 	if (campaign != NULL && store_campaign_render(st, campaign,
 	    on_campaign, &l, e) < 0) {

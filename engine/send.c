@@ -3,18 +3,18 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "addr.h"
+#include "bounce.h"
 #include "dkim.h"
 #include "render.h"
+#include "secret.h"
 #include "send.h"
 #include "smtp.h"
 #include "xalloc.h"
@@ -60,6 +60,7 @@ struct send_run {
 	int leased;
 	volatile sig_atomic_t stop;	/* the signal's, or pause/cancel */
 	char stopped_by[16];		/* "paused", "cancelled"; "" */
+	char stopped_why[256];		/* the feedback guard's reason */
 	int64_t renewed, checked;	/* monotonic ms */
 	int64_t started, shown;		/* monotonic ms */
 	int64_t trouble_since, trouble_said, trouble_try; /* store failing */
@@ -71,36 +72,7 @@ struct send_run {
 
 /* ---------------------------------------------------------- secrets */
 
-/* A secret file like a key file: ours alone (ssh's rule). */
-static int
-send_read_secret(const char *path, char *out, size_t n, struct err *e)
-{
-	struct stat sb;
-	ssize_t got;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return err_set(e, EX_NOINPUT, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-		close(fd);
-		return err_set(e, EX_CONFIG, "%s: not a regular file", path);
-	}
-	if (sb.st_mode & (S_IRWXG | S_IRWXO)) {
-		close(fd);
-		return err_set(e, EX_CONFIG, "%s: group or others may read "
-		    "this password file; chmod 600 it", path);
-	}
-	got = read(fd, out, n - 1);
-	close(fd);
-	if (got < 0)
-		return err_set(e, EX_IOERR, "%s: %s", path, strerror(errno));
-	out[got] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (out[0] == '\0')
-		return err_set(e, EX_CONFIG, "%s: the password is empty", path);
-	return 0;
-}
-
+/* A hop's AUTH password, from its file (secret.h) or the environment. */
 static int
 send_password(const struct config_hop *h, const char *where, char **out,
     struct err *e)
@@ -112,8 +84,8 @@ send_password(const struct config_hop *h, const char *where, char **out,
 	if (h->username == NULL)
 		return 0;
 	if (h->password_file != NULL) {
-		if (send_read_secret(h->password_file, pass, sizeof(pass),
-		    e) < 0)
+		if (secret_read(h->password_file, "password", pass,
+		    sizeof(pass), NULL, e) < 0)
 			return -1;
 	} else {
 		if ((v = getenv(h->password_env)) == NULL || *v == '\0')
@@ -406,10 +378,14 @@ send_flush(void *ctx, struct err *e)
 		o[i].dsn = r->out[i].dsn;
 		o[i].relay = r->out[i].relay;
 		o[i].next_attempt_at = r->out[i].next_attempt_at;
+		o[i].bounce_class = strcmp(o[i].status, "bounced") != 0 ?
+		    NULL : bounce_class_name(bounce_classify(o[i].dsn[0] ?
+		    o[i].dsn : NULL, o[i].reply));
 	}
 	if (r->o->log != NULL)
 		fflush(r->o->log);
-	if (store_send_record(r->st, r->campaign_id, o, r->nout, e) < 0)
+	if (store_send_record(r->st, r->campaign_id, &r->cfg->feedback, o,
+	    r->nout, e) < 0)
 		return -1;
 	r->nout = 0;
 	return send_volume(r, e);
@@ -637,7 +613,8 @@ send_tick(void *ctx, struct sched *s, struct err *e)
 	if (now - r->checked >= SEND_STATUS_MS) {
 		r->checked = now;
 		if (store_campaign_status(r->st, r->campaign_id, status,
-		    sizeof(status), e) < 0)
+		    sizeof(status), r->stopped_why, sizeof(r->stopped_why),
+		    e) < 0)
 			return -1;
 		if (strcmp(status, "running") != 0 && r->stop == 0) {
 			snprintf(r->stopped_by, sizeof(r->stopped_by), "%s",
@@ -876,6 +853,8 @@ send_finish(struct send_run *r, struct send_result *res, struct err *e)
 		return -1;
 	snprintf(res->stopped_by, sizeof(res->stopped_by), "%s",
 	    r->stopped_by);
+	snprintf(res->stopped_why, sizeof(res->stopped_why), "%s",
+	    r->stopped_by[0] ? r->stopped_why : "");
 	if (res->left > 0 || r->stop)
 		return 0;
 	if (store_campaign_action(r->st, r->campaign, "finish", 0, &status,

@@ -49,6 +49,8 @@ struct send_result {
 	int done;		/* the campaign is now done */
 	char stopped_by[16];	/* "paused" or "cancelled" while it ran;
 				   "" otherwise */
+	char stopped_why[256];	/* why it paused itself (a complaint or
+				   hard-bounce rate); "" otherwise */
 	double seconds;
 	struct sched_stats stats;
 };

@@ -190,6 +190,7 @@ struct campaign_info {
 	int64_t started_at;
 	int64_t finished_at;
 	int64_t created_at;
+	const char *paused_reason;	/* the guard's; NULL: none */
 };
 
 struct campaign_spec {
@@ -325,11 +326,21 @@ struct store_outcome {
 	const char *dsn;
 	const char *relay;
 	int64_t next_attempt_at;	/* deferred: when it is due again */
+	const char *bounce_class;	/* bounced: hard, soft, policy or
+					   unknown (bounce.h) */
 };
 
-/* Records n outcomes and their events in one transaction. */
+struct feedback_policy;
+
+/*
+ * Records n outcomes and their events in one transaction, with what the
+ * feedback policy p makes of them (see store_feedback()): the campaign's
+ * counters, the suppressions bounces earn, the guard's pause. p NULL:
+ * outcomes only.
+ */
 int store_send_record(struct store *st, int64_t campaign_id,
-    const struct store_outcome *o, int n, struct err *e) WUR;
+    const struct feedback_policy *p, const struct store_outcome *o, int n,
+    struct err *e) WUR;
 
 /* Deliveries not yet final: pending, sending or deferred. */
 int store_send_left(struct store *st, int64_t campaign_id, int64_t *left,
@@ -344,9 +355,10 @@ int store_send_lease(struct store *st, int64_t campaign_id, const char *owner,
     int64_t ttl_ms, char *holder, size_t n, struct err *e) WUR;
 int store_send_unlease(struct store *st, int64_t campaign_id,
     const char *owner, struct err *e) WUR;
-/* The campaign's status now ("" when it is gone). */
+/* The campaign's status now ("" when it is gone), and why it paused
+   itself when the feedback guard paused it ("" otherwise). */
 int store_campaign_status(struct store *st, int64_t campaign_id, char *out,
-    size_t n, struct err *e) WUR;
+    size_t n, char *reason, size_t rn, struct err *e) WUR;
 
 /*
  * Campaigns with work due now, oldest first: scheduled ones whose time
@@ -484,5 +496,67 @@ int store_inbound_review(struct store *st, int64_t campaign_id,
 struct config;
 int store_webhooks_sync(struct store *st, const struct config *cfg,
     struct err *e) WUR;
+
+/* --------------------------------------------------------- webhook outbox */
+
+/* One call the outbox holds, with the event its payload describes. */
+struct store_webhook_call {
+	int64_t id;		/* the outbox row's: X-Postbote-Id */
+	const char *webhook;
+	int attempts;		/* made before this one */
+	int64_t event_id;
+	const char *type;
+	int64_t at;		/* the event's, Unix ms */
+	int machine;
+	const char *detail;	/* the event's JSON object */
+	const char *campaign;	/* NULL: the event names none */
+	const char *recipient;	/* the address; NULL likewise */
+};
+
+typedef int (*store_webhook_cb)(const struct store_webhook_call *c,
+    void *ctx);
+
+/*
+ * Claims up to limit pending calls due by now, soonest first: hands each
+ * to cb and sets its next attempt to until, so that no other flusher
+ * (another process's) takes it meanwhile and one that dies leaves it due
+ * again then. *n is 0 when none is due. One transaction.
+ */
+int store_webhook_claim(struct store *st, int64_t now, int limit,
+    int64_t until, store_webhook_cb cb, void *ctx, int *n,
+    struct err *e) WUR;
+
+struct store_webhook_outcome {
+	int64_t id;
+	const char *status;	/* sent, dead, or pending: again at
+				   next_attempt_at */
+	int tried;		/* 0: handed back untried, attempts kept */
+	const char *error;	/* NULL: none (sent) */
+	int64_t next_attempt_at;
+};
+
+/* Records n outcomes in one transaction. A call no longer pending (the
+   sync dead-lettered it meanwhile) stays as it is. */
+int store_webhook_record(struct store *st,
+    const struct store_webhook_outcome *o, int n, struct err *e) WUR;
+
+struct webhook_info {
+	const char *name;
+	const char *url;	/* NULL: no longer configured, only calls */
+	const char *events;	/* a JSON array; NULL likewise */
+	int64_t pending;
+	int64_t retrying;	/* of the pending, those that failed before */
+	int64_t sent;
+	int64_t dead;
+	int64_t next_at;	/* the soonest pending call; 0: none */
+	const char *last_error;	/* of the latest failed pending call */
+};
+
+typedef int (*store_webhook_info_cb)(const struct webhook_info *w,
+    void *ctx);
+
+/* The webhooks table and every webhook the outbox names, by name. */
+int store_webhook_each(struct store *st, store_webhook_info_cb cb,
+    void *ctx, struct err *e) WUR;
 
 #endif

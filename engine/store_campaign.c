@@ -162,7 +162,8 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 	"SELECT c.id, c.name, c.list_id, l.name, c.segment, t.name, " \
 	"v.version, c.from_name, c.from_addr, c.reply_to, c.status, " \
 	"ifnull(c.scheduled_at, 0), ifnull(c.started_at, 0), " \
-	"ifnull(c.finished_at, 0), c.created_at FROM campaigns c " \
+	"ifnull(c.finished_at, 0), c.created_at, c.paused_reason " \
+	"FROM campaigns c " \
 	"JOIN lists l ON l.id = c.list_id JOIN template_versions v ON " \
 	"v.id = c.template_version_id JOIN templates t ON " \
 	"t.id = v.template_id "
@@ -193,6 +194,8 @@ campaign_row(sqlite3_stmt *stmt, void *arg)
 	c.started_at = sqlite3_column_int64(stmt, 12);
 	c.finished_at = sqlite3_column_int64(stmt, 13);
 	c.created_at = sqlite3_column_int64(stmt, 14);
+	c.paused_reason = sqlite3_column_type(stmt, 15) == SQLITE_NULL ?
+	    NULL : store_col_text(stmt, 15);
 	return cr->cb(&c, cr->ctx);
 }
 
@@ -284,7 +287,7 @@ campaign_set_status(struct store *st, const struct campaign_state *cs,
 	int64_t now = store_now_ms();
 
 	if (store_prepare(st, "UPDATE campaigns SET status = ?2, updated_at = "
-	    "?3, scheduled_at = CASE WHEN ?4 > 0 THEN ?4 ELSE scheduled_at "
+	    "?3, paused_reason = NULL, scheduled_at = CASE WHEN ?4 > 0 THEN ?4 ELSE scheduled_at "
 	    "END, started_at = CASE WHEN ?2 = 'running' THEN ifnull(started_at,"
 	    " ?3) ELSE started_at END, finished_at = CASE WHEN ?2 IN ('done', "
 	    "'cancelled') THEN ?3 ELSE finished_at END WHERE id = ?1 AND "

@@ -67,6 +67,24 @@ int store_count_rows(struct store *st, sqlite3_stmt *stmt, store_count_cb cb,
 struct segment;
 int store_segment_prepare(struct store *st, const char *sql_fmt,
     const char *segment, sqlite3_stmt **stmt, struct err *e) WUR;
+/*
+ * The feedback policy inside a caller's transaction (store_feedback.c,
+ * also used by store_send.c for bounces in the SMTP session).
+ * store_fb_suppress: the recipient's address, for list_id (0: every
+ * list). store_fb_bounced: the suppression a bounce of class cls earns.
+ * store_fb_guard: pauses a running campaign whose rates passed the
+ * policy's thresholds; warning says which, also below the pause.
+ */
+int store_fb_suppress(struct store *st, int64_t recipient_id,
+    int64_t list_id, const char *reason, const char *source, int *added,
+    struct err *e) WUR;
+int store_fb_bounced(struct store *st, const struct feedback_policy *p,
+    int64_t recipient_id, const char *cls, const char *dsn, int *added,
+    struct err *e) WUR;
+int store_fb_guard(struct store *st, const struct feedback_policy *p,
+    int64_t campaign_id, int *paused, char *warning, size_t n,
+    struct err *e) WUR;
+
 /* Interrupts any statement still running ms milliseconds from now. */
 void store_deadline_set(struct store *st, int64_t ms);
 void store_deadline_clear(struct store *st);

@@ -157,11 +157,12 @@ fail:
 static int
 record_one(struct store *st, sqlite3_stmt *upd, sqlite3_stmt *ev,
     int64_t campaign_id, const struct store_outcome *o, int64_t now,
-    struct err *e)
+    int *found, struct err *e)
 {
 	sqlite3_stmt *s[2] = { upd, ev };
 	int i, rc;
 
+	*found = 0;
 	for (i = 0; i < 2; i++) {
 		sqlite3_bind_int64(s[i], 1, campaign_id);
 		sqlite3_bind_text(s[i], 2, o->domain, -1, SQLITE_STATIC);
@@ -172,23 +173,54 @@ record_one(struct store *st, sqlite3_stmt *upd, sqlite3_stmt *ev,
 		sqlite3_bind_int64(s[i], 7, now);
 		sqlite3_bind_text(s[i], 8, o->relay, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s[i], 9, o->next_attempt_at);
+		sqlite3_bind_text(s[i], 10, o->bounce_class, -1,
+		    SQLITE_STATIC);
 		rc = sqlite3_step(s[i]);
 		sqlite3_reset(s[i]);
 		if (rc != SQLITE_DONE)
 			return store_sqlerr(st, e, "recording an outcome");
-		if (i == 0 && sqlite3_changes(st->db) == 0)
+		if (i == 0 && (*found = sqlite3_changes(st->db) > 0) == 0)
 			break;
 	}
 	return 0;
 }
 
+/*
+ * What the feedback policy makes of a batch: the campaign's counters,
+ * the suppressions its bounces earn, and the guard.
+ */
+static int
+record_policy(struct store *st, int64_t campaign_id,
+    const struct feedback_policy *p, int64_t sent, int64_t hard,
+    struct err *e)
+{
+	char warning[256];
+	sqlite3_stmt *stmt;
+	int paused;
+
+	if (sent == 0)
+		return 0;
+	if (store_prepare(st, "UPDATE campaigns SET sent_count = sent_count "
+	    "+ ?2, hard_bounces = hard_bounces + ?3 WHERE id = ?1", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_int64(stmt, 2, sent);
+	sqlite3_bind_int64(stmt, 3, hard);
+	if (store_step_done(st, stmt, "counting the campaign's sends", e) < 0)
+		return -1;
+	return hard == 0 || p == NULL ? 0 : store_fb_guard(st, p, campaign_id, &paused,
+	    warning, sizeof(warning), e);
+}
+
 int
 store_send_record(struct store *st, int64_t campaign_id,
-    const struct store_outcome *o, int n, struct err *e)
+    const struct feedback_policy *p, const struct store_outcome *o, int n,
+    struct err *e)
 {
 	sqlite3_stmt *upd = NULL, *ev = NULL;
-	int64_t now = store_now_ms();
-	int i;
+	int64_t now = store_now_ms(), sent = 0, hard = 0;
+	int i, found, added;
 
 	if (n == 0)
 		return 0;
@@ -201,6 +233,7 @@ store_send_record(struct store *st, int64_t campaign_id,
 	    "attempts = attempts + (?4 <> 'pending'), "
 	    "last_reply = CASE ?4 WHEN 'pending' THEN last_reply ELSE ?5 END, "
 	    "last_dsn = CASE ?4 WHEN 'pending' THEN last_dsn ELSE ?6 END, "
+	    "bounce_class = CASE ?4 WHEN 'bounced' THEN ?10 END, "
 	    "next_attempt_at = CASE ?4 WHEN 'deferred' THEN ?9 "
 	    "ELSE next_attempt_at END, updated_at = ?7, "
 	    "done_at = CASE WHEN ?4 IN ('delivered', 'bounced', 'failed', "
@@ -208,15 +241,32 @@ store_send_record(struct store *st, int64_t campaign_id,
 	    "THEN ?7 END WHERE campaign_id = ?1 AND domain = ?2 AND "
 	    "recipient_id = ?3 AND status = 'sending'", &upd, e) < 0 ||
 	    store_prepare(st, "INSERT INTO events(campaign_id, recipient_id, "
-	    "type, at, detail) SELECT ?1, ?3, ?4, ?7, json_object('dsn', ?6, "
-	    "'reply', ?5, 'relay', ?8) WHERE ?4 IN ('delivered', 'deferred', "
-	    "'bounced')", &ev, e) < 0)
+	    "type, at, detail) SELECT ?1, ?3, ?4, ?7, CASE WHEN ?10 IS NULL "
+	    "THEN json_object('dsn', ?6, 'reply', ?5, 'relay', ?8) ELSE "
+	    "json_object('dsn', ?6, 'reply', ?5, 'relay', ?8, 'class', ?10) "
+	    "END WHERE ?4 IN ('delivered', 'deferred', 'bounced')", &ev,
+	    e) < 0)
 		goto fail;
-	for (i = 0; i < n; i++)
-		if (record_one(st, upd, ev, campaign_id, &o[i], now, e) < 0)
+	for (i = 0; i < n; i++) {
+		if (record_one(st, upd, ev, campaign_id, &o[i], now, &found,
+		    e) < 0)
 			goto fail;
+		if (!found || (strcmp(o[i].status, "delivered") != 0 &&
+		    strcmp(o[i].status, "bounced") != 0))
+			continue;
+		sent++;
+		if (o[i].bounce_class == NULL)
+			continue;
+		hard += strcmp(o[i].bounce_class, "hard") == 0;
+		if (p != NULL && store_fb_bounced(st, p, o[i].recipient_id,
+		    o[i].bounce_class, o[i].dsn, &added, e) < 0)
+			goto fail;
+	}
 	sqlite3_finalize(upd);
 	sqlite3_finalize(ev);
+	upd = ev = NULL;
+	if (record_policy(st, campaign_id, p, sent, hard, e) < 0)
+		goto fail;
 	return store_commit(st, e);
 fail:
 	sqlite3_finalize(upd);
@@ -292,18 +342,20 @@ store_send_unlease(struct store *st, int64_t campaign_id, const char *owner,
 
 int
 store_campaign_status(struct store *st, int64_t campaign_id, char *out,
-    size_t n, struct err *e)
+    size_t n, char *reason, size_t rn, struct err *e)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (store_prepare(st, "SELECT status FROM campaigns WHERE id = ?1",
-	    &stmt, e) < 0)
+	if (store_prepare(st, "SELECT status, coalesce(paused_reason, '') "
+	    "FROM campaigns WHERE id = ?1", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	rc = sqlite3_step(stmt);
 	snprintf(out, n, "%s", rc == SQLITE_ROW ? store_col_text(stmt, 0) :
 	    "");
+	snprintf(reason, rn, "%s", rc == SQLITE_ROW ?
+	    store_col_text(stmt, 1) : "");
 	sqlite3_finalize(stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlerr(st, e, "reading the campaign status");

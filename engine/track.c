@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "store.h"
 #include "track.h"
 #include "xalloc.h"
 
@@ -198,4 +199,22 @@ track_verify(struct track_mac *k, const char *token, size_t len,
 	*recipient = (int64_t)r;
 	*link = (int)l;
 	return 0;
+}
+
+/* A database older than its secret (made by init) gets one now. */
+int
+track_key_load(struct store *st, struct track_key *key, struct err *e)
+{
+	char *hex;
+	int rc, created;
+
+	if (store_ensure_secret(st, "tracking_secret", 32, &created, e) < 0 ||
+	    store_setting_get(st, "tracking_secret", &hex, e) < 0)
+		return -1;
+	if (hex == NULL)
+		return err_set(e, EX_CONFIG, "the database has no tracking "
+		    "secret; run 'postbote init'");
+	rc = track_key_from_hex(hex, key, e);
+	free(hex);
+	return rc;
 }

@@ -43,6 +43,11 @@ struct track_key {
 int track_key_from_hex(const char *hex, struct track_key *k,
     struct err *e) WUR;
 
+/* The database's key (settings "tracking_secret"), made if missing. */
+struct store;
+int track_key_load(struct store *st, struct track_key *k,
+    struct err *e) WUR;
+
 struct track_mac;
 
 /* NULL only when OpenSSL has no HMAC-SHA256 at all. */

@@ -9,15 +9,15 @@ SCHEMA="$TESTS/../schema"
 
 # ------------------------------------------------------------------ fresh
 expect 0 "init on a fresh file" "$PB" init
-eq "... gives user_version 4" "$(version "$POSTBOTE_DB")" 4
-check "... reports schema=4" has out "schema=4"
+eq "... gives user_version 5" "$(version "$POSTBOTE_DB")" 5
+check "... reports schema=5" has out "schema=5"
 eq "... with every table of every migration" \
 	"$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM
 	    sqlite_master WHERE type = 'table' ORDER BY name)")" \
-	"campaign_links campaigns deliveries events list_members lists provider_volume recipients settings suppressions template_versions templates"
+	"campaign_links campaigns deliveries events inbound_review list_members lists provider_volume recipients settings suppressions template_versions templates webhook_outbox webhooks"
 eq "... in WAL mode" "$(sql "PRAGMA journal_mode")" wal
 expect 0 "init again" "$PB" init
-eq "... still version 4" "$(version "$POSTBOTE_DB")" 4
+eq "... still version 5" "$(version "$POSTBOTE_DB")" 5
 
 # -------------------------------------------------------- an old database
 sqlite3 old.db < "$SCHEMA/001_init.sql" || exit 1
@@ -32,7 +32,7 @@ eq "the old database is at version 1" "$(version old.db)" 1
 eq "... without the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 0
 expect 0 "list ls on the old database" "$PB" --db old.db list ls
-eq "... migrates it to version 4" "$(version old.db)" 4
+eq "... migrates it to version 5" "$(version old.db)" 5
 eq "... adds the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 1
 eq "... and lists the old list with its member" "$(cut -f1-2 out)" \
@@ -55,7 +55,7 @@ sqlite3 old2.db < "$SCHEMA/001_init.sql" || exit 1
 sqlite3 old2.db "PRAGMA user_version = 1;
 	INSERT INTO lists(name, created_at) VALUES('keepme', 1)" || exit 1
 expect 0 "init on an old database" "$PB" --db old2.db init
-eq "... migrates it to version 4" "$(version old2.db)" 4
+eq "... migrates it to version 5" "$(version old2.db)" 5
 eq "... keeping the list" "$(sqlite3 old2.db "SELECT name FROM lists")" keepme
 
 # A migration that cannot apply leaves the file at its old version.
@@ -117,13 +117,42 @@ rc=$?
 check "a directory as database: non-zero exit" test "$rc" -ne 0
 check "... with a message naming it" has err "dir.db"
 
+# ------------------------------------- version 4: events survive the rebuild
+for f in "$SCHEMA"/00[1-4]_*.sql; do sqlite3 v4.db < "$f" || exit 1; done
+sqlite3 v4.db "PRAGMA user_version = 4;
+	INSERT INTO lists(name, created_at) VALUES('l', 1);
+	INSERT INTO recipients(address, address_key, domain, created_at,
+	    updated_at) VALUES('a@example.com', 'a@example.com', 'example.com',
+	    1, 1);
+	INSERT INTO templates(name, created_at) VALUES('t', 1);
+	INSERT INTO template_versions(template_id, version, subject, html,
+	    created_at) VALUES(1, 1, 's', 'h', 1);
+	INSERT INTO campaigns(name, list_id, template_version_id, from_addr,
+	    status, created_at, updated_at) VALUES('c', 1, 1, 'f@example.com',
+	    'done', 1, 1);
+	INSERT INTO deliveries(campaign_id, domain, recipient_id, status,
+	    next_attempt_at, created_at, updated_at) VALUES(1, 'example.com',
+	    1, 'delivered', 1, 1, 1);
+	INSERT INTO events(campaign_id, recipient_id, type, at, detail)
+	    VALUES(1, 1, 'opened', 5, '{\"x\":1}');" || exit 1
+expect 0 "a version 4 database with an event" "$PB" --db v4.db list ls
+eq "... migrates to version 5" "$(version v4.db)" 5
+eq "... keeping the event, not a machine's" \
+	"$(sqlite3 v4.db "SELECT type || ' ' || at || ' ' || detail || ' ' || machine FROM events")" \
+	'opened 5 {"x":1} 0'
+eq "... the events indexes are back" \
+	"$(sqlite3 v4.db "SELECT group_concat(name, ' ') FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' ORDER BY name)")" \
+	"events_campaign events_recipient"
+eq "... and the campaign counts its sent delivery" \
+	"$(sqlite3 v4.db "SELECT sent_count FROM campaigns")" 1
+
 # ------------------------------------------------------ an empty file
 : > empty.db
 expect 66 "an empty file is not taken for a database" "$PB" --db empty.db list ls
 check "... says to run init" has err "postbote init"
 eq "... and stays empty" "$(wc -c < empty.db | tr -d ' ')" 0
 expect 0 "init turns an empty file into a database" "$PB" --db empty.db init
-eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 4
+eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 5
 eq "... with a tracking secret" \
 	"$(sqlite3 empty.db "SELECT length(value) FROM settings WHERE key = 'tracking_secret'")" 64
 

@@ -198,6 +198,9 @@ dump(struct store *st)
 	    "UNION ALL SELECT 'settings=' || count(*) FROM settings "
 	    "UNION ALL SELECT 'links=' || count(*) FROM campaign_links "
 	    "UNION ALL SELECT 'volume=' || count(*) FROM provider_volume "
+	    "UNION ALL SELECT 'webhooks=' || count(*) FROM webhooks "
+	    "UNION ALL SELECT 'outbox=' || count(*) FROM webhook_outbox "
+	    "UNION ALL SELECT 'review=' || count(*) FROM inbound_review "
 	    "UNION ALL SELECT 'r=' || address || attrs FROM (SELECT * FROM "
 	    "recipients ORDER BY id))";
 	sqlite3_stmt *stmt;
@@ -222,7 +225,8 @@ t_dump_complete(void **state)
 	    "WHERE type = 'table' AND name NOT IN ('lists', 'list_members', "
 	    "'recipients', 'suppressions', 'templates', 'template_versions', "
 	    "'campaigns', 'deliveries', 'settings', 'events', "
-	    "'campaign_links', 'provider_volume')"), 0);
+	    "'campaign_links', 'provider_volume', 'webhooks', "
+	    "'webhook_outbox', 'inbound_review')"), 0);
 }
 
 /* A list and two members in the store before a fatal import. */

@@ -1017,7 +1017,7 @@ t_record_deferred_then_claim(void **state)
 		o[i].dsn = "4.7.1";
 		o[i].next_attempt_at = i == 0 ? now - 1000 : now + HOUR_MS;
 	}
-	if (store_send_record(fx->st, fx->campaign, o, 2, &e) < 0)
+	if (store_send_record(fx->st, fx->campaign, NULL, o, 2, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(dcol(fx, o[0].recipient_id, "next_attempt_at"),
 	    now - 1000);
@@ -1261,7 +1261,7 @@ record_batch(struct fixture *fx, struct recorded *r)
 		o[i].next_attempt_at = NEXT_AT;
 	}
 	r->t0 = store_now_ms();
-	if (store_send_record(fx->st, fx->campaign, o, NREC, &e) < 0)
+	if (store_send_record(fx->st, fx->campaign, NULL, o, NREC, &e) < 0)
 		fail_msg("%s", e.msg);
 	r->t1 = store_now_ms();
 }
@@ -1419,8 +1419,8 @@ t_record_none(void **state)
 	struct fixture *fx = *state;
 	struct err e = { 0 };
 
-	assert_int_equal(store_send_record(fx->st, fx->campaign, NULL, 0, &e),
-	    0);
+	assert_int_equal(store_send_record(fx->st, fx->campaign, NULL, NULL, 0,
+	    &e), 0);
 	assert_int_equal(count_status(fx, "pending"), NRCPT);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM events"), 0);
 }
@@ -1442,7 +1442,7 @@ t_record_unknown_delivery(void **state)
 
 	int64_t events;
 
-	if (store_send_record(fx->st, fx->campaign, &o, 1, &e) < 0)
+	if (store_send_record(fx->st, fx->campaign, NULL, &o, 1, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(count_status(fx, "pending"), NRCPT);
 	if ((events = sql_int(fx, "SELECT count(*) FROM events")) != 0)
@@ -1535,7 +1535,7 @@ t_unknown_record(void **state)
 		o[i].relay = record_cases[i].relay;
 		o[i].next_attempt_at = NEXT_AT;
 	}
-	if (store_send_record(fx->st, NO_CAMPAIGN, o, NREC, &e) < 0)
+	if (store_send_record(fx->st, NO_CAMPAIGN, NULL, o, NREC, &e) < 0)
 		fail_msg("%s", e.msg);
 	assert_int_equal(count_status(fx, "pending"), NRCPT);
 	assert_int_equal(sql_int(fx, "SELECT count(*) FROM events"), 0);

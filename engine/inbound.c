@@ -599,7 +599,8 @@ part_bytes(GMimeObject *o, size_t *lenp)
 	(void)g_mime_data_wrapper_write_to_stream(w, mem);
 	a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	out = xmalloc(a->len + 1);
-	memcpy(out, a->data, a->len);
+	if (a->len > 0)		/* an empty GByteArray's data is NULL */
+		memcpy(out, a->data, a->len);
 	out[a->len] = '\0';
 	*lenp = a->len;
 	g_object_unref(mem);

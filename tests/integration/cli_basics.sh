@@ -251,5 +251,16 @@ expect 78 "a password in the config file is refused" "$PB" --config pw.json list
 check "... pointing to password_file" has err "password_file"
 printf '{"hostname": "mail.example.com", "workers": 2, "delivery": {"mode": "mx", "tls": "opportunistic", "dns_servers": ["127.0.0.1:5353"], "routes": {"*.test": {"host": "127.0.0.1", "port": 2525, "tls": "none"}}}, "dkim": [{"domain": "example.com", "selector": "s1", "algorithm": "rsa-sha256", "key_file": "keys/s1.pem"}]}\n' > full.json
 expect 0 "the delivery issue's example config loads" "$PB" --config full.json list ls
+expect 0 "templates/postbote.example.json, the README's example, loads" \
+	"$PB" --config "$TESTS/../templates/postbote.example.json" --db "$POSTBOTE_DB" list ls
+for bad in '{"feedback": {"unsubscribe": "maybe"}}' \
+	'{"feedback": {"complaint_rate_pause": 2}}' \
+	'{"webhooks": [{"name": "a", "url": "ftp://x", "events": ["bounced"], "secret_env": "S"}]}' \
+	'{"webhooks": [{"name": "a", "url": "https://x", "events": ["bounced"]}]}' \
+	'{"webhooks": [{"name": "a", "url": "https://x", "events": ["sent"], "secret_env": "S"}]}' \
+	'{"tracking": {"base_url": "https://t.example", "threads": 0}}'; do
+	printf '%s\n' "$bad" > bad.json
+	expect 78 "config refused: $bad" "$PB" --config bad.json list ls
+done
 
 done_testing

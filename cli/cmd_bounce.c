@@ -299,7 +299,7 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 	const char *maildir = NULL, *mbox = NULL;
 	struct ingest_run run;
 	struct store *st;
-	int ch, i, rc;
+	int ch, i, rc, json = 0;
 
 	memset(&run, 0, sizeof(run));
 	run.c = c;
@@ -311,7 +311,7 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 		case 'd': maildir = optarg; break;
 		case 'm': mbox = optarg; break;
 		case 'r': run.rcpt = optarg; break;
-		case 'j': run.json.on = 1; break;
+		case 'j': json = 1; break;
 		default: return EX_USAGE;
 		}
 	}
@@ -328,7 +328,8 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 		store_close(st);
 		return cli_fail(c, &run.err);
 	}
-	out_jarr_begin(&run.json);
+	if (json)
+		out_jarr_begin(&run.json);
 	if (maildir != NULL)
 		rc = ingest_maildir(&run, maildir);
 	else if (mbox != NULL)
@@ -338,7 +339,8 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 	else
 		for (i = optind, rc = 0; i < argc && rc == 0; i++)
 			rc = ingest_file(&run, argv[i]);
-	out_jarr_end(&run.json);
+	if (json)
+		out_jarr_end(&run.json);
 	summary(&run);
 	ingest_close(run.ig);
 	store_close(st);

@@ -279,10 +279,14 @@ show_one(const struct campaign_info *ci, void *ctx)
 		obj = campaign_json(ci);
 	else if (sc->c->tty)
 		show_text(ci);
-	else
+	else {
 		out_kv("name=%s status=%s list=%s template=%s version=%d",
 		    ci->name, ci->status, ci->list, ci->template_name,
 		    ci->template_version);
+		/* Free text last on its own line, as the log's reply is. */
+		if (ci->paused_reason != NULL)
+			printf("paused_reason=%s\n", ci->paused_reason);
+	}
 	if (!started && strcmp(ci->status, "cancelled") != 0) {
 		if (store_audience_count(sc->st, ci->list_id, ci->segment, &aud,
 		    &sc->e) < 0)

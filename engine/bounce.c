@@ -32,34 +32,36 @@ static const struct {
 	struct code code;	/* detail ANY: the whole subject */
 	enum bounce_class class;
 } codes[] = {
-	{ { 5, 1, 1 }, BOUNCE_HARD },	/* bad destination mailbox */
-	{ { 5, 1, 2 }, BOUNCE_HARD },	/* bad destination system */
-	{ { 5, 1, 3 }, BOUNCE_HARD },	/* bad mailbox address syntax */
+	/* the address is bad */
+	{ { 5, 1, 1 }, BOUNCE_HARD },	/* no such mailbox */
+	{ { 5, 1, 2 }, BOUNCE_HARD },	/* no such system */
+	{ { 5, 1, 3 }, BOUNCE_HARD },	/* mailbox syntax */
 	{ { 5, 1, 6 }, BOUNCE_HARD },	/* mailbox has moved */
 	{ { 5, 1, 10 }, BOUNCE_HARD },	/* RFC 7505 3.2: null MX */
 	{ { 5, 2, 1 }, BOUNCE_HARD },	/* mailbox disabled */
-	{ { 5, 4, 4 }, BOUNCE_HARD },	/* unable to route: no such domain */
+	{ { 5, 4, 4 }, BOUNCE_HARD },	/* unroutable: no such domain */
+	/* the mailbox or message, for now */
 	{ { 5, 2, 2 }, BOUNCE_SOFT },	/* mailbox full */
-	{ { 5, 2, 3 }, BOUNCE_SOFT },	/* message over the mailbox's limit */
+	{ { 5, 2, 3 }, BOUNCE_SOFT },	/* over the mailbox's size limit */
 	{ { 5, 3, 1 }, BOUNCE_SOFT },	/* mail system full */
-	{ { 5, 3, 4 }, BOUNCE_SOFT },	/* message too big for the system */
-	{ { 5, 4, 7 }, BOUNCE_SOFT },	/* delivery time expired: retried
-					   long enough, not refused */
+	{ { 5, 3, 4 }, BOUNCE_SOFT },	/* too big for the system */
+	{ { 5, 4, 7 }, BOUNCE_SOFT },	/* expired: retried, not refused */
+	/* about us */
 	{ { 5, 1, 7 }, BOUNCE_POLICY },	/* our sender address's syntax */
 	{ { 5, 1, 8 }, BOUNCE_POLICY },	/* our sender address's domain */
-	{ { 5, 7, ANY }, BOUNCE_POLICY }, /* security or policy: 5.7.1
-					   refused, 5.7.26 DMARC/SPF/DKIM,
+	{ { 5, 7, ANY }, BOUNCE_POLICY }, /* 5.7.1 refused, 5.7.26 DMARC,
 					   5.7.27 sender null MX ... */
 };
 
 /*
  * Reply-text phrases, matched as case-insensitive substrings (a space
- * matching any run of white space); the first row that matches decides. The order is the precedence: phrases that
- * only a missing address produces come first; then a full mailbox or a
- * temporary condition; then policy; last the phrases that Postfix, Exim
- * and Exchange also put before policy refusals ("Recipient address
- * rejected: Access denied" is a policy block, "... User unknown" is not).
- * README.md reproduces this table; change both together.
+ * matching any run of white space); the first row that matches decides.
+ * The order is the precedence: phrases only a missing address produces
+ * come first; then a full mailbox or a temporary condition; then policy;
+ * last the phrases Postfix, Exim and Exchange put before refusals of any
+ * kind ("Recipient address rejected: Greylisted" is temporary, "...:
+ * Sender blocked" is policy, "...: User unknown" is hard by its first
+ * row). README.md reproduces this table; change both together.
  */
 static const struct {
 	const char *text;

@@ -53,6 +53,7 @@ struct level {
 	const char *bnd;	/* the boundary; NULL: a message, or a
 				   boundary we could not read */
 	size_t len;
+	int multipart;
 	int digest;		/* RFC 2046 5.1.5: parts default to
 				   message/rfc822 */
 };
@@ -89,15 +90,18 @@ has_prefix(const char *s, size_t n, const char *w)
 }
 
 /*
- * The boundary parameter of a Content-Type value; NULL when it is absent
- * or written in a form this scan does not read (RFC 2231 "boundary*").
+ * The first boundary parameter in p[0..end) at or after p; *len its
+ * length, *next where the search may go on. NULL when there is none or
+ * it is written in a form this scan does not read (a quoted-pair, RFC
+ * 2231 "boundary*", over 200 octets).
  */
 static const char *
-ct_boundary(const char *p, const char *end, size_t *len)
+boundary_param(const char *p, const char *end, size_t *len,
+    const char **next)
 {
 	const char *b, *q;
 
-	for (; p + 8 < end; p++) {
+	for (*next = end; p + 8 < end; p++) {
 		if ((*p != ';' && !scan_lwsp(*p)) ||
 		    strncasecmp(p + 1, "boundary", 8) != 0)
 			continue;
@@ -120,21 +124,86 @@ ct_boundary(const char *p, const char *end, size_t *len)
 				q++;
 		}
 		*len = (size_t)(q - b);
+		*next = q;
 		return *len > 0 && *len <= 200 ? b : NULL;
 	}
 	return NULL;
 }
 
+/*
+ * The boundary of a Content-Type value, or NULL: a level with an unknown
+ * boundary is closed only by its parent's, so reading none here can only
+ * count a level too many. Two boundary parameters make it unknown too:
+ * which one a parser takes is its own business.
+ */
+static const char *
+ct_boundary(const char *p, const char *end, size_t *len)
+{
+	const char *b, *next;
+	size_t k;
+
+	if ((b = boundary_param(p, end, len, &next)) == NULL)
+		return NULL;
+	if (boundary_param(next, end, &k, &next) != NULL || next < end)
+		return NULL;
+	return b;
+}
+
+/* Where word (lower case) occurs in p[0..end), in any case. */
+static const char *
+ci_find(const char *p, const char *end, const char *word)
+{
+	size_t k = strlen(word);
+
+	for (; p + k <= end; p++)
+		if (strncasecmp(p, word, k) == 0)
+			return p;
+	return NULL;
+}
+
+enum ct_kind {
+	CT_LEAF,
+	CT_MULTIPART,
+	CT_MESSAGE		/* message/rfc822, global or news: GMime
+				   parses a message inside */
+};
+
+/*
+ * What a Content-Type value makes of its part, read loosely on purpose:
+ * a comment or odd spacing must not hide from this scan a multipart that
+ * GMime would see. Reading too much only counts a level too many.
+ */
+static enum ct_kind
+ct_kind(const char *p, const char *end)
+{
+	const char *g;
+
+	if (ci_find(p, end, "multipart") != NULL)
+		return CT_MULTIPART;
+	if (ci_find(p, end, "message") == NULL)
+		return CT_LEAF;
+	if (ci_find(p, end, "rfc822") != NULL ||
+	    ci_find(p, end, "news") != NULL)
+		return CT_MESSAGE;
+	/* message/global is one; global-headers and
+	 * global-delivery-status are leaves */
+	for (g = p; (g = ci_find(g, end, "global")) != NULL; g += 6)
+		if (g + 6 >= end || g[6] != '-')
+			return CT_MESSAGE;
+	return CT_LEAF;
+}
+
 /* Enters one more level; -1 past LIMIT_INBOUND_DEPTH. */
 static int
-scan_push(struct scan *s, const char *bnd, size_t len, int digest,
-    struct err *e)
+scan_push(struct scan *s, const char *bnd, size_t len, int multipart,
+    int digest, struct err *e)
 {
 	if (s->depth == LIMIT_INBOUND_DEPTH)
 		return err_set(e, EX_DATAERR, "line %ld: MIME nesting deeper "
 		    "than %d levels", s->lineno, LIMIT_INBOUND_DEPTH);
 	s->lv[s->depth].bnd = bnd;
 	s->lv[s->depth].len = len;
+	s->lv[s->depth].multipart = multipart;
 	s->lv[s->depth].digest = digest;
 	s->depth++;
 	return 0;
@@ -168,7 +237,7 @@ scan_end_headers(struct scan *s, size_t at, struct err *e)
 	if (p == NULL && !s->hdr_digest)
 		return 0;
 	if (p == NULL) {
-		if (scan_push(s, NULL, 0, 0, e) < 0)
+		if (scan_push(s, NULL, 0, 0, 0, e) < 0)
 			return -1;
 		return scan_begin_headers(s, at, 0, e);
 	}
@@ -176,24 +245,18 @@ scan_end_headers(struct scan *s, size_t at, struct err *e)
 	if ((p = memchr(p, ':', (size_t)(s->ct_end - p))) == NULL)
 		return 0;
 	p++;
-	while (p < s->ct_end && scan_lwsp(*p))
-		p++;
-	if (has_prefix(p, (size_t)(s->ct_end - p), "multipart/")) {
+	switch (ct_kind(p, s->ct_end)) {
+	case CT_MULTIPART:
 		bnd = ct_boundary(p, s->ct_end, &blen);
-		return scan_push(s, bnd, blen, has_prefix(p + 10,
-		    (size_t)(s->ct_end - p - 10), "digest"), e);
-	}
-	if (has_prefix(p, (size_t)(s->ct_end - p), "message/rfc822") ||
-	    has_prefix(p, (size_t)(s->ct_end - p), "message/global") ||
-	    has_prefix(p, (size_t)(s->ct_end - p), "message/news")) {
-		/* message/global-headers and -delivery-status are leaves */
-		if (has_prefix(p, (size_t)(s->ct_end - p), "message/global-"))
-			return 0;
-		if (scan_push(s, NULL, 0, 0, e) < 0)
+		return scan_push(s, bnd, blen, 1, ci_find(p, s->ct_end,
+		    "digest") != NULL, e);
+	case CT_MESSAGE:
+		if (scan_push(s, NULL, 0, 0, 0, e) < 0)
 			return -1;
 		return scan_begin_headers(s, at, 0, e);
+	default:
+		return 0;
 	}
-	return 0;
 }
 
 /*
@@ -230,6 +293,13 @@ scan_delimiter(struct scan *s, const char *p, size_t n, size_t next,
 		return scan_begin_headers(s, next, s->lv[i].digest, e) < 0 ?
 		    -1 : 1;
 	}
+	/* Inside a multipart whose boundary we could not read, any "--"
+	 * line may be its delimiter: what follows is read as headers, and
+	 * nothing is closed. */
+	for (i = 0; i < s->depth; i++)
+		if (s->lv[i].multipart && s->lv[i].bnd == NULL)
+			return scan_begin_headers(s, next, s->lv[i].digest,
+			    e) < 0 ? -1 : 1;
 	return 0;
 }
 
@@ -249,6 +319,11 @@ scan_header_line(struct scan *s, const char *p, size_t n, size_t next,
 	s->field = p;
 	if (has_prefix(p, n, "content-type") && (n == 12 || p[12] == ':' ||
 	    p[12] == ' ' || p[12] == '\t')) {
+		/* Which one a parser believes is its own business. */
+		if (s->ct != NULL)
+			return err_set(e, EX_DATAERR, "line %ld: a second "
+			    "Content-Type field in one header block",
+			    s->lineno);
 		s->ct = p;
 		s->ct_end = p + n;
 	}

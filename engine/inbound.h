@@ -10,8 +10,9 @@
  * reason: more than LIMIT_INBOUND_SIZE bytes, a line longer than
  * LIMIT_INBOUND_LINE, MIME nesting deeper than LIMIT_INBOUND_DEPTH
  * (counted from the boundary parameters), a header block over
- * LIMIT_INBOUND_HEADER. So time and memory stay bounded by the limits,
- * not the input.
+ * LIMIT_INBOUND_HEADER, more than LIMIT_INBOUND_PARTS parts, or two
+ * Content-Type fields in one header block. So time and memory stay
+ * bounded by the limits, not the input.
  */
 #ifndef POSTBOTE_INBOUND_H
 #define POSTBOTE_INBOUND_H
@@ -56,7 +57,7 @@ struct inbound {
 	   X-Original-To, To, Cc (addresses only). */
 	char to[INBOUND_MAX_TO][LIMIT_ADDR + 1];
 	size_t nto;
-	/* In-Reply-To, then References, without <>. */
+	/* In-Reply-To, then References, without <>; each id once. */
 	char refs[INBOUND_MAX_REFS][INBOUND_ID];
 	size_t nrefs;
 	/* RFC 3834 Auto-Submitted other than "no", or the headers
@@ -84,7 +85,11 @@ struct inbound {
 
 	/* The first text/plain part (else text/html made text), decoded to
 	   UTF-8, at most INBOUND_TEXT - 1 bytes: what the pattern table
-	   reads for a bounce without a delivery-status part. */
+	   reads for a bounce without a delivery-status part. Parts inside
+	   a returned message are not read, and a non-standard bounce's
+	   quoted copy ("------ This is a copy of the message" ...) is cut
+	   off, its header block read for the orig_ fields instead. NULL
+	   when the message has no text part. */
 	char *text;
 	size_t text_len;
 };

@@ -222,12 +222,14 @@ eq "... both moved to cur/ as seen" "$(ls md/new | wc -l) $(ls md/cur | grep -c 
 "$PB" bounce ingest --maildir md >out 2>err
 eq "... a second run takes nothing" "$(tail -1 out | sed 's/.*bounce=\([0-9]*\).*/\1/')" 0
 
+fill "$first" mb1@b.test mb1.eml
+fill "$first" mb2@b.test mb2.eml
 {
 	echo "From MAILER-DAEMON Mon Nov 23 10:00:00 2026"
-	fill "$first" mb1@b.test /dev/stdout
+	cat mb1.eml
 	echo
 	echo "From MAILER-DAEMON Mon Nov 23 10:00:01 2026"
-	fill "$first" mb2@b.test /dev/stdout | sed 's/^\(This\)/>From here on. \1/'
+	sed 's/^\(This\)/>From here on. \1/' mb2.eml
 	echo
 } >box.mbox
 "$PB" bounce ingest --mbox box.mbox >out 2>err

@@ -819,7 +819,8 @@ t_deep_nesting(void **state)
 
 	(void)state;
 	m = nested(100000, &n);
-	assert_true(n < LIMIT_INBOUND_SIZE);	/* the depth, not the size */
+	/* refused for its depth, not its size */
+	assert_true(n < LIMIT_INBOUND_SIZE);
 	refused_or_parsed(m, n, 1, "nesting");
 	free(m);
 	m = nested(LIMIT_INBOUND_DEPTH + 1, &n);
@@ -828,6 +829,39 @@ t_deep_nesting(void **state)
 	m = nested(LIMIT_INBOUND_DEPTH, &n);
 	refused_or_parsed(m, n, 0, NULL);
 	free(m);
+}
+
+/* Nesting the pre-scan must not miss: comments, two boundary
+ * parameters, RFC 2231 boundaries; two Content-Type fields refused. */
+static void
+t_deep_disguised(void **state)
+{
+	static const char *const levels[] = {
+		"Content-Type: (c) multipart/mixed; boundary=x\n\n--x\n",
+		("Content-Type: multipart/mixed; boundary=x; boundary=y\n\n"
+		    "--x\n--y\n"),
+		"Content-Type: multipart/mixed; boundary*0=x\n\n--x\n",
+		"Content-type : multipart/mixed;\n boundary=\n \"x\"\n\n--x\n",
+		"Content-Type: Message/RFC822\n\n",
+	};
+	size_t i, k, n, j;
+	const char *two;
+	char *m;
+
+	(void)state;
+	for (i = 0; i < NELEM(levels); i++) {
+		k = strlen(levels[i]);
+		m = malloc(1000 * k + 16);
+		assert_non_null(m);
+		for (j = n = 0; j < 1000; j++, n += k)
+			memcpy(m + n, levels[i], k);
+		memcpy(m + n, "\nhi\n", 4);
+		refused_or_parsed(m, n + 4, 1, "nesting");
+		free(m);
+	}
+	two = "Content-Type: text/plain\nSubject: x\n"
+	    "Content-Type: multipart/mixed; boundary=b\n\n--b\n";
+	refused_or_parsed(two, strlen(two), 1, "second Content-Type");
 }
 
 /* message/rfc822 inside message/rfc822: depth too. */
@@ -1298,6 +1332,7 @@ main(void)
 	unit_add(&u, "find: a small buffer", t_find_small, NULL);
 	unit_add(&u, "hostile: 100,000 nested multiparts", t_deep_nesting,
 	    NULL);
+	unit_add(&u, "hostile: disguised nesting", t_deep_disguised, NULL);
 	unit_add(&u, "hostile: 50,000 nested messages", t_deep_messages,
 	    NULL);
 	unit_add(&u, "hostile: nested digests", t_deep_digest, NULL);

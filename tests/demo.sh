@@ -8,8 +8,8 @@ dir="$top/build/demo"
 rm -rf "$dir"
 mkdir -p "$dir"
 export POSTBOTE_DB="$dir/demo.db"
-# Tracking on, as a real sender has it; the tracking server itself is not
-# built yet, so these links lead nowhere in the demo.
+# Tracking on, as a real sender has it; step 14 runs the tracking server
+# the links of the sent campaign lead to.
 export POSTBOTE_CONFIG="$dir/postbote.json"
 cat > "$POSTBOTE_CONFIG" <<'JSON'
 { "tracking": { "base_url": "https://t.demo.example" },
@@ -70,12 +70,17 @@ step "10. a local SMTP server (tests/tools/smtpd.py) standing in for the relay"
 	--rcpt-rule '^ghost=550 5.1.1 No such user here' \
 	--rcpt-rule '^busy=452 4.2.2 Mailbox full, try later' 2>"$dir/smtpd.err" &
 smtpd=$!
-trap 'kill $smtpd 2>/dev/null' EXIT
+track=
+trap 'kill $smtpd $track 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$dir/smtpd.port" ] && break; sleep 0.1; done
 port=$(cat "$dir/smtpd.port")
+# A free port for the tracking server of step 14: the links point there.
+tport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# machine_seconds 0: the demo opens its links within seconds of sending,
+# which would otherwise count as a scanner's.
 cat > "$POSTBOTE_CONFIG" <<JSON
 { "hostname": "mail.demo.example",
-  "tracking": { "base_url": "https://t.demo.example" },
+  "tracking": { "base_url": "http://127.0.0.1:$tport", "machine_seconds": 0 },
   "bounces": { "return_path_domain": "bounce.demo.example" },
   "delivery": { "mode": "relay",
                 "relay": { "host": "127.0.0.1", "port": $port, "tls": "none" } },
@@ -132,6 +137,54 @@ PY
 step "13. the campaign's state, as another shell sees it (postbote status)"
 run status december
 echo "(the deferred delivery is due again in 5 minutes: 'postbote send --due' from cron retries it)"
+
+step "14. the tracking server: an open, a click and a one-click unsubscribe from the first message"
+"$PB" track serve --listen "127.0.0.1:$tport" 2>"$dir/track.err" &
+track=$!
+for _ in $(seq 50); do grep -q '^listening on' "$dir/track.err" && break; sleep 0.1; done
+cat "$dir/track.err"
+/usr/bin/python3 - "$dir/mail" > "$dir/urls" <<'PY'
+import email, email.policy, glob, re, sys
+m = email.message_from_binary_file(open(sorted(glob.glob(sys.argv[1] + "/*.eml"))[0], "rb"),
+                                   policy=email.policy.default)
+html = m.get_body(("html",)).get_content()
+print(m["To"].addresses[0].addr_spec)
+print(re.search(r'src="([^"]*/o/[^"]*)"', html).group(1))
+print(re.search(r'href="([^"]*/c/[^"]*)"', html).group(1))
+print(re.search(r"<(http[^>]*/u/[^>]*)>", m["List-Unsubscribe"]).group(1))
+PY
+{ read -r who; read -r pixel; read -r click; read -r unsub; } < "$dir/urls"
+echo "(the first message went to $who)"
+printf '$ curl %s\n' "$pixel"
+curl -s -o /dev/null -w 'HTTP %{http_code} %{content_type}, %{size_download} bytes\n' -A 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' "$pixel"
+printf '$ curl -A GoogleImageProxy %s\n' "$pixel"
+curl -s -o /dev/null -w 'HTTP %{http_code} (recorded, flagged as a machine open)\n' -A 'Mozilla/5.0 (via ggpht.com GoogleImageProxy)' "$pixel"
+printf '$ curl %s\n' "$click"
+curl -s -o /dev/null -w 'HTTP %{http_code} -> %{redirect_url}\n' -A 'Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0' "$click"
+printf '$ curl -d List-Unsubscribe=One-Click %s\n' "$unsub"
+curl -s -o /dev/null -w 'HTTP %{http_code}\n' -d 'List-Unsubscribe=One-Click' "$unsub"
+sqlite3 -header -column "$POSTBOTE_DB" "SELECT e.type, e.machine, coalesce(json_extract(e.detail, '$.machine_reason'), '') AS why FROM events e WHERE e.type IN ('opened', 'clicked', 'unsubscribed') ORDER BY e.id" 2>/dev/null || true
+run suppress ls --list demo | grep "$who" || true
+
+step "15. bounces and complaints come back: a DSN and an ARF report, piped through bounce ingest"
+/usr/bin/python3 - "$dir/mail" "$top/tests/fixtures/inbound" "$dir" <<'PY'
+import email, email.policy, glob, json, sys
+mail, fix, out = sys.argv[1:]
+msgs = sorted(glob.glob(mail + "/*.eml"))
+for eml, sample, name in ((msgs[1], "postfix_hard_5.1.1.eml", "dsn.eml"),
+                          (msgs[2], "arf_yahoo_abuse.eml", "arf.eml")):
+    env = json.load(open(eml[:-4] + ".json"))
+    m = email.message_from_binary_file(open(eml, "rb"), policy=email.policy.default)
+    text = open(f"{fix}/{sample}").read()
+    for k, v in (("RETURN_PATH", env["mail_from"]), ("MESSAGE_ID", m["Message-ID"].strip("<>")),
+                 ("RCPT", env["rcpt_to"][0])):
+        text = text.replace("{{%s}}" % k, v)
+    open(f"{out}/{name}", "w").write(text)
+PY
+echo "(a Postfix DSN and a Yahoo ARF report, filled in with two real return paths: $dir/dsn.eml, $dir/arf.eml)"
+run bounce ingest "$dir/dsn.eml" "$dir/arf.eml"
+run suppress ls | grep -E "bounce|complaint" || true
+run campaign show december
 
 cat <<'MSG'
 

@@ -115,7 +115,8 @@ read_message(FILE *fp, const char *path, char **data, size_t *len,
 				over = 1;
 				continue;
 			}
-			cap *= 2;
+			cap = cap * 2 > LIMIT_INBOUND_SIZE ?
+			    LIMIT_INBOUND_SIZE + 1 : cap * 2;
 			buf = xrealloc(buf, cap);
 		}
 		if ((got = fread(buf + n, 1, cap - n, fp)) == 0)
@@ -296,21 +297,21 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *maildir = NULL, *mbox = NULL;
+	const char *maildir = NULL, *mbox = NULL, *rcpt_opt, *rcpt_env;
 	struct ingest_run run;
 	struct store *st;
 	int ch, i, rc, json = 0;
 
 	memset(&run, 0, sizeof(run));
 	run.c = c;
-	run.rcpt = getenv("ORIGINAL_RECIPIENT");
-	if (run.rcpt == NULL)
-		run.rcpt = getenv("RECIPIENT");
+	if ((rcpt_opt = getenv("ORIGINAL_RECIPIENT")) == NULL)
+		rcpt_opt = getenv("RECIPIENT");
+	rcpt_env = rcpt_opt;
 	while ((ch = cli_getopt(c, argc, argv, "", opts)) != -1) {
 		switch (ch) {
 		case 'd': maildir = optarg; break;
 		case 'm': mbox = optarg; break;
-		case 'r': run.rcpt = optarg; break;
+		case 'r': rcpt_opt = optarg; break;
 		case 'j': json = 1; break;
 		default: return EX_USAGE;
 		}
@@ -318,6 +319,15 @@ ingest_cmd(struct cli *c, int argc, char **argv)
 	if ((maildir != NULL || mbox != NULL) && optind < argc)
 		return cli_usage(c, "give files, --maildir or --mbox, not "
 		    "more than one");
+	/* The envelope recipient is one message's: a stray variable must
+	   not tie a whole mailbox to one delivery. */
+	if (maildir != NULL || mbox != NULL || argc - optind > 1) {
+		if (rcpt_opt != rcpt_env)
+			return cli_usage(c, "--rcpt names the envelope "
+			    "recipient of one message: not with --maildir, "
+			    "--mbox or several files");
+	} else
+		run.rcpt = rcpt_opt;
 	if ((rc = cli_open(c, &st)) != 0)
 		return rc;
 	/* The events recorded here reach the webhooks' outbox; a running

@@ -282,9 +282,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		goto out;
 	/* The webhooks hear of outcomes as the run goes, from a thread
 	   with its own connection. */
-	if (store_webhooks_sync(st, c->cfg, &e) < 0 ||
-	    ((wf = webhook_flusher_start(c->db, c->cfg, o.log, &e)) == NULL &&
-	    e.code != 0)) {
+	if (webhook_begin(st, c->db, c->cfg, o.log, &wf, &e) < 0) {
 		rc = cli_fail(c, &e);
 		store_close(st);
 		goto out;

@@ -44,26 +44,19 @@ serve_parse(struct cli *c, int argc, char **argv, struct serve_opts *o)
 	return cli_args(c, argc, argv, 0, "no arguments") != 0 ? EX_USAGE : 0;
 }
 
-/*
- * The webhooks table follows the config this server runs with, so the
- * events it records get their calls; then the flusher sends them.
- */
+/* The events this server records get their webhook calls, sent as it
+   runs. */
 static int
 serve_webhooks(struct cli *c, struct webhook_flusher **wf, struct err *e)
 {
 	struct store *st;
 	int rc;
 
-	*wf = NULL;
 	if (store_open(c->db, 0, &st, e) < 0)
 		return -1;
-	rc = store_webhooks_sync(st, c->cfg, e);
+	rc = webhook_begin(st, c->db, c->cfg, stderr, wf, e);
 	store_close(st);
-	if (rc < 0)
-		return -1;
-	err_clear(e);
-	*wf = webhook_flusher_start(c->db, c->cfg, stderr, e);
-	return *wf == NULL && e->code != 0 ? -1 : 0;
+	return rc;
 }
 
 static int

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "config_int.h"
+#include "limits.h"
 #include "xalloc.h"
 
 /*
@@ -118,18 +119,21 @@ webhook_events(const char *path, const char *w, json_t *arr,
 	return 0;
 }
 
+/* At most max_ms: a call's timeout is a deadline (STYLE rule 7), and a
+   first backoff past the longest one would never double. */
 static int
 webhook_duration(const char *path, const char *w, json_t *obj,
-    const char *key, int64_t *out, struct err *e)
+    const char *key, int64_t max_ms, int64_t *out, struct err *e)
 {
 	json_t *v = json_object_get(obj, key);
 
 	if (v == NULL)
 		return 0;
 	if (!json_is_string(v) || config_duration(json_string_value(v),
-	    out) < 0)
+	    out) < 0 || *out > max_ms)
 		return err_set(e, EX_CONFIG, "%s: \"%s.%s\" must be a duration "
-		    "such as \"30s\" or \"5m\"", path, w, key);
+		    "such as \"30s\" or \"5m\", at most %llds", path, w, key,
+		    (long long)(max_ms / 1000));
 	return 0;
 }
 
@@ -157,9 +161,10 @@ webhook_one(const char *path, size_t i, json_t *obj, struct config *cfg,
 	    e) < 0 ||
 	    config_member_int(path, w, obj, "max_attempts", 1, 100,
 	    &h->max_attempts, e) < 0 ||
-	    webhook_duration(path, w, obj, "retry_base", &h->retry_base_ms,
-	    e) < 0 ||
-	    webhook_duration(path, w, obj, "timeout", &h->timeout_ms, e) < 0 ||
+	    webhook_duration(path, w, obj, "retry_base",
+	    LIMIT_WEBHOOK_BACKOFF_MS, &h->retry_base_ms, e) < 0 ||
+	    webhook_duration(path, w, obj, "timeout", LIMIT_WEBHOOK_TIMEOUT_MS,
+	    &h->timeout_ms, e) < 0 ||
 	    webhook_events(path, w, json_object_get(obj, "events"), h, e) < 0)
 		return -1;
 	if (strncmp(h->url, "https://", 8) != 0 &&

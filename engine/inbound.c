@@ -30,6 +30,7 @@
 
 #include "bounce.h"
 #include "buf.h"
+#include "html.h"
 #include "inbound.h"
 #include "xalloc.h"
 
@@ -768,7 +769,7 @@ dsn_read(struct inbound *in, GMimeObject *part, GMimeParserOptions *opts)
 	GMimeObject *o;
 
 	while (off < len && blocks++ < INBOUND_MAX_RCPTS + 4) {
-		n = block_len(p + off, len - off, len - off);
+		n = block_len(p + off, len - off, LIMIT_INBOUND_HEADER);
 		if (n <= 2 && (p[off] == '\n' || p[off] == '\r')) {
 			off += n;
 			continue;
@@ -878,67 +879,6 @@ copy_marker(char *text)
 	return first;
 }
 
-/* Writes the entity at *pp (or its '&') to out[*o]; room for 8 left. */
-static void
-html_entity(const char **pp, char *out, size_t *o)
-{
-	static const struct {
-		const char *name;
-		char c;
-	} ents[] = { { "&nbsp;", ' ' }, { "&amp;", '&' }, { "&lt;", '<' },
-	    { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-	    { "&#39;", '\'' } };
-	size_t i, k;
-
-	for (i = 0; i < sizeof(ents) / sizeof(ents[0]); i++) {
-		k = strlen(ents[i].name);
-		if (strncasecmp(*pp, ents[i].name, k) == 0) {
-			out[(*o)++] = ents[i].c;
-			*pp += k;
-			return;
-		}
-	}
-	out[(*o)++] = *(*pp)++;
-}
-
-/*
- * Text from HTML, crudely: tags out (script and style with their
- * content), a few entities decoded, white space runs made one space. It
- * is read by a pattern table, never shown as a document.
- */
-static char *
-html_text(const char *h)
-{
-	char *out = xmalloc(INBOUND_TEXT);
-	const char *end;
-	size_t o = 0;
-
-	while (*h != '\0' && o + 8 < INBOUND_TEXT) {
-		if (*h == '<') {
-			end = NULL;
-			if (strncasecmp(h, "<script", 7) == 0)
-				end = strcasestr(h, "</script");
-			else if (strncasecmp(h, "<style", 6) == 0)
-				end = strcasestr(h, "</style");
-			h = end != NULL ? end : h;
-			h += strcspn(h, ">");
-			if (*h == '>')
-				h++;
-			if (o > 0 && out[o - 1] != ' ')
-				out[o++] = ' ';
-		} else if (*h == '&') {
-			html_entity(&h, out, &o);
-		} else if (scan_lwsp(*h)) {
-			if (o > 0 && out[o - 1] != ' ')
-				out[o++] = ' ';
-			h++;
-		} else
-			out[o++] = *h++;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* Keeps at most INBOUND_TEXT - 1 bytes of valid UTF-8 in in->text. */
 static void
 text_keep(struct inbound *in, const char *t)
@@ -957,6 +897,27 @@ text_keep(struct inbound *in, const char *t)
 	in->text = xstrndup(valid, n);
 	in->text_len = n;
 	g_free(valid);
+}
+
+/*
+ * An HTML-only message's text, through the templates' HTML-to-text
+ * (gumbo: linear in its input), from the first LIMIT_TEMPLATE_PART
+ * bytes: the words a bounce explains itself in come first. A link's text
+ * may carry its URL too, hence room for twice the input.
+ */
+static void
+html_part_text(struct inbound *in, const char *html)
+{
+	size_t n = strlen(html);
+	struct buf b;
+	struct err e;
+
+	if (n > LIMIT_TEMPLATE_PART)
+		n = LIMIT_TEMPLATE_PART;
+	buf_init(&b, 2 * LIMIT_TEMPLATE_PART + 1024);
+	if (html_text(html, n, &b, &e) == 0)
+		text_keep(in, buf_str(&b));
+	buf_free(&b);
 }
 
 static void
@@ -990,9 +951,7 @@ text_read(struct inbound *in, GMimeObject *plain, GMimeObject *html,
 		if ((t = g_mime_text_part_get_text(GMIME_TEXT_PART(html))) ==
 		    NULL)
 			return;
-		h = html_text(t);
-		text_keep(in, h);
-		free(h);
+		html_part_text(in, t);
 		g_free(t);
 	}
 }

@@ -84,7 +84,7 @@ ingest_open(struct store *st, const struct config *cfg, struct ingest **out,
 	struct ingest *ig;
 
 	*out = NULL;
-	if (track_key_load(st, &key, e) < 0)
+	if (track_key_load(st, 0, &key, e) < 0)
 		return -1;
 	inbound_init();
 	ig = xcalloc(1, sizeof(*ig));
@@ -202,6 +202,11 @@ tie(struct ingest *ig, const char *envelope, struct tied *t)
 		t->how = TIE_RETURN_PATH;
 		return;
 	}
+	/* A return path or unsubscribe address that does not verify ends
+	   it: a Message-ID is no secret (it travels in every reply's
+	   References), so it may not stand in for a forged token. */
+	if (t->forged)
+		return;
 	if (in->orig_message_id[0] && tie_message_id(ig, in->orig_message_id,
 	    t)) {
 		t->how = TIE_MESSAGE_ID;
@@ -220,14 +225,20 @@ tie(struct ingest *ig, const char *envelope, struct tied *t)
  * The DSN block about our recipient: the one naming its address, else
  * the only one, else the first that failed.
  */
+static int
+rcpt_is(const struct inbound_rcpt *r, const char *address)
+{
+	return strcasecmp(r->final_rcpt, address) == 0 ||
+	    strcasecmp(r->original_rcpt, address) == 0;
+}
+
 static const struct inbound_rcpt *
 dsn_block(const struct inbound *in, const char *address)
 {
 	size_t i;
 
 	for (i = 0; i < in->nrcpt; i++)
-		if (strcasecmp(in->rcpt[i].final_rcpt, address) == 0 ||
-		    strcasecmp(in->rcpt[i].original_rcpt, address) == 0)
+		if (rcpt_is(&in->rcpt[i], address))
 			return &in->rcpt[i];
 	if (in->nrcpt == 1)
 		return &in->rcpt[0];
@@ -239,27 +250,22 @@ dsn_block(const struct inbound *in, const char *address)
 
 /*
  * Tied only by a Message-ID, a report must name the delivery's address
- * where it names a recipient at all: a forwarded copy of our message
- * bouncing elsewhere is not our recipient's bounce.
+ * as a recipient: a DSN in a per-recipient block, an ARF report in
+ * Original-Rcpt-To. Nothing the sender of the report writes elsewhere
+ * (the To of an attached original, the text) counts: a forwarded copy of
+ * our message bouncing elsewhere is not our recipient's bounce.
  */
 static int
 names_recipient(const struct inbound *in, const char *address)
 {
 	size_t i;
 
-	if (in->type == INBOUND_DSN) {
-		for (i = 0; i < in->nrcpt; i++)
-			if (strcasecmp(in->rcpt[i].final_rcpt, address) == 0 ||
-			    strcasecmp(in->rcpt[i].original_rcpt,
-			    address) == 0)
-				return 1;
-		return 0;
-	}
-	if (in->arf_original_rcpt[0])
+	if (in->type == INBOUND_ARF)
 		return strcasecmp(in->arf_original_rcpt, address) == 0;
-	if (in->orig_to[0])
-		return strcasecmp(in->orig_to, address) == 0;
-	return 1;
+	for (i = 0; in->type == INBOUND_DSN && i < in->nrcpt; i++)
+		if (rcpt_is(&in->rcpt[i], address))
+			return 1;
+	return 0;
 }
 
 static int
@@ -451,16 +457,17 @@ classify(struct ingest *ig, enum tie how, const char *data, size_t len,
 	case INBOUND_OTHER:
 		break;
 	}
-	if (looks_like_bounce(in))
+	/* Only a message sent to our return path may be a bounce in words:
+	   anyone in a reply thread can write "user unknown". */
+	if (how == TIE_RETURN_PATH && looks_like_bounce(in))
 		return bounce(ig, &f, NULL, NULL, "text", data, len, out, e);
+	snprintf(out->reason, sizeof(out->reason), "%s", in->subject);
 	if (in->auto_submitted) {
 		f.kind = FEEDBACK_AUTO_REPLY;
-		snprintf(out->reason, sizeof(out->reason), "%s", in->subject);
 		return record(ig, &f, INGEST_AUTO_REPLY, "auto-reply", out, e);
 	}
 	if (how == TIE_REFERENCE) {
 		f.kind = FEEDBACK_REPLY;
-		snprintf(out->reason, sizeof(out->reason), "%s", in->subject);
 		return record(ig, &f, INGEST_REPLY, "reply", out, e);
 	}
 	/* Something else sent to a return path: a bounce in words only,

@@ -9,7 +9,9 @@
  *   - the mailto unsubscribe+TOKEN@RETURN_DOMAIN;
  *   - our Message-ID (itself a token) in a returned original or in a
  *     reply's In-Reply-To/References. A DSN or report tied only by the
- *     Message-ID must also name the delivery's address as a recipient.
+ *     Message-ID must also name the delivery's address as a recipient
+ *     (a DSN block, Original-Rcpt-To); a reference ties only a reply or
+ *     an auto-reply, never a bounce.
  * A token that does not verify changes nothing and is reported; so is a
  * message tied to none of our deliveries. Nothing is guessed: a bounce
  * neither the status code nor the pattern table classifies is kept in
@@ -61,16 +63,14 @@ struct ingest_outcome {
 /* "bounce", "delayed", ... as the output and the README name them. */
 const char *ingest_what_name(enum ingest_what w);
 
-/*
- * envelope_rcpt: the address the MTA delivered the message to (its
- * $ORIGINAL_RECIPIENT), or NULL.
- */
 int ingest_open(struct store *st, const struct config *cfg,
     struct ingest **out, struct err *e) WUR;
 void ingest_close(struct ingest *ig);
 
 /*
- * Reads one message and records what it means. -1 only when the store
+ * Reads one message and records what it means. envelope_rcpt: the
+ * address the MTA delivered it to (its $ORIGINAL_RECIPIENT), or NULL.
+ * -1 only when the store
  * failed (EX_TEMPFAIL or EX_IOERR: an MTA should try again later);
  * everything else is an outcome, INGEST_REJECTED included.
  */

@@ -136,5 +136,6 @@
 #define LIMIT_WEBHOOK_BATCH	256	/* outbox rows read per round */
 #define LIMIT_WEBHOOK_RESPONSE	4096	/* response body kept for the log */
 #define LIMIT_WEBHOOK_BACKOFF_MS	(60 * 60 * 1000)	/* the longest wait */
+#define LIMIT_WEBHOOK_TIMEOUT_MS	(60 * 1000)	/* one call, at most */
 
 #endif

@@ -487,7 +487,7 @@ render_load(struct store *st, const struct config *cfg, const char *campaign,
 	*out = NULL;
 	*campaign_id = 0;
 	memset(&l, 0, sizeof(l));
-	if (track_key_load(st, &key, e) < 0)
+	if (track_key_load(st, 1, &key, e) < 0)
 		return -1;
 	if (campaign != NULL && store_campaign_render(st, campaign,
 	    on_campaign, &l, e) < 0) {

@@ -287,8 +287,8 @@ campaign_set_status(struct store *st, const struct campaign_state *cs,
 	int64_t now = store_now_ms();
 
 	if (store_prepare(st, "UPDATE campaigns SET status = ?2, updated_at = "
-	    "?3, paused_reason = NULL, scheduled_at = CASE WHEN ?4 > 0 THEN ?4 ELSE scheduled_at "
-	    "END, started_at = CASE WHEN ?2 = 'running' THEN ifnull(started_at,"
+	    "?3, paused_reason = NULL, scheduled_at = CASE WHEN ?4 > 0 THEN "
+	    "?4 ELSE scheduled_at END, started_at = CASE WHEN ?2 = 'running' THEN ifnull(started_at,"
 	    " ?3) ELSE started_at END, finished_at = CASE WHEN ?2 IN ('done', "
 	    "'cancelled') THEN ?3 ELSE finished_at END WHERE id = ?1 AND "
 	    "status = ?5", &stmt, e) < 0)

@@ -52,8 +52,16 @@ target_row(sqlite3_stmt *stmt, void *arg)
 	return 0;
 }
 
-/* The delivery's key is (campaign, domain, recipient): the recipient
-   gives the domain, so the look-up stays on the primary key. */
+/*
+ * The delivery of campaign ?1 to recipient r (r.id bound by the caller),
+ * with its campaign c. Its key is (campaign, domain, recipient): the
+ * recipient gives the domain, so the look-up stays on the primary key.
+ */
+#define FB_DELIVERY \
+	"FROM recipients r JOIN deliveries d ON d.campaign_id = ?1 AND " \
+	"d.domain = r.domain AND d.recipient_id = r.id JOIN campaigns c ON " \
+	"c.id = d.campaign_id "
+
 int
 store_feedback_target(struct store *st, int64_t campaign_id,
     int64_t recipient_id, struct feedback_target *t, struct err *e)
@@ -65,10 +73,8 @@ store_feedback_target(struct store *st, int64_t campaign_id,
 	t->campaign_id = campaign_id;
 	t->recipient_id = recipient_id;
 	if (store_prepare(st, "SELECT c.name, l.name, r.address, d.status, "
-	    "coalesce(d.done_at, 0) FROM recipients r JOIN deliveries d ON "
-	    "d.campaign_id = ?1 AND d.domain = r.domain AND "
-	    "d.recipient_id = r.id JOIN campaigns c ON c.id = d.campaign_id "
-	    "JOIN lists l ON l.id = c.list_id WHERE r.id = ?2", &stmt, e) < 0)
+	    "coalesce(d.done_at, 0) " FB_DELIVERY "JOIN lists l ON l.id = "
+	    "c.list_id WHERE r.id = ?2", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	sqlite3_bind_int64(stmt, 2, recipient_id);
@@ -277,10 +283,8 @@ fb_delivery(struct store *st, const struct feedback *f, struct fb_row *r,
 	int n = 0;
 
 	if (store_prepare(st, "SELECT c.list_id, d.status, "
-	    "coalesce(d.bounce_class, '') FROM recipients r JOIN deliveries "
-	    "d ON d.campaign_id = ?1 AND d.domain = r.domain AND "
-	    "d.recipient_id = r.id JOIN campaigns c ON c.id = d.campaign_id "
-	    "WHERE r.id = ?2", &stmt, e) < 0)
+	    "coalesce(d.bounce_class, '') " FB_DELIVERY "WHERE r.id = ?2",
+	    &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, f->campaign_id);
 	sqlite3_bind_int64(stmt, 2, f->recipient_id);

@@ -201,20 +201,24 @@ track_verify(struct track_mac *k, const char *token, size_t len,
 	return 0;
 }
 
-/* A database older than its secret (made by init) gets one now. */
+/* A database older than its secret (made by init) gets one now, when
+   create says the caller may write. */
 int
-track_key_load(struct store *st, struct track_key *key, struct err *e)
+track_key_load(struct store *st, int create, struct track_key *key,
+    struct err *e)
 {
 	char *hex;
 	int rc, created;
 
-	if (store_ensure_secret(st, "tracking_secret", 32, &created, e) < 0 ||
+	if ((create && store_ensure_secret(st, "tracking_secret", 32,
+	    &created, e) < 0) ||
 	    store_setting_get(st, "tracking_secret", &hex, e) < 0)
 		return -1;
 	if (hex == NULL)
 		return err_set(e, EX_CONFIG, "the database has no tracking "
 		    "secret; run 'postbote init'");
 	rc = track_key_from_hex(hex, key, e);
+	OPENSSL_cleanse(hex, strlen(hex));
 	free(hex);
 	return rc;
 }

@@ -43,9 +43,10 @@ struct track_key {
 int track_key_from_hex(const char *hex, struct track_key *k,
     struct err *e) WUR;
 
-/* The database's key (settings "tracking_secret"), made if missing. */
+/* The database's key (settings "tracking_secret"); with create, made
+   when missing. */
 struct store;
-int track_key_load(struct store *st, struct track_key *k,
+int track_key_load(struct store *st, int create, struct track_key *k,
     struct err *e) WUR;
 
 struct track_mac;

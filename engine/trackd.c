@@ -932,9 +932,11 @@ serve_health(struct trackd *d, struct trackd_thread *t,
 	char *v = NULL;
 	struct err e;
 
-	if (st == NULL || store_setting_get(st, "tracking_secret", &v,
-	    &e) < 0 || v == NULL) {
-		if (st != NULL && v == NULL)
+	if (st != NULL && store_setting_get(st, "tracking_secret", &v,
+	    &e) == 0 && v == NULL)
+		err_set(&e, EX_CONFIG, "the database has no tracking secret");
+	if (st == NULL || v == NULL) {
+		if (st != NULL)
 			fprintf(stderr, "postbote: track: health: %s\n",
 			    e.msg);
 		return reply_text(d, conn, rq, method, url,
@@ -1073,22 +1075,11 @@ static int
 load_key(const char *db_path, struct track_key *key, struct err *e)
 {
 	struct store *st;
-	char *hex = NULL;
-	int rc = -1;
+	int rc;
 
 	if (store_open(db_path, 0, &st, e) < 0)
 		return -1;
-	if (store_setting_get(st, "tracking_secret", &hex, e) < 0)
-		goto out;
-	if (hex == NULL) {
-		err_set(e, EX_CONFIG, "the database has no tracking secret; "
-		    "run 'postbote init'");
-		goto out;
-	}
-	rc = track_key_from_hex(hex, key, e);
-	OPENSSL_cleanse(hex, strlen(hex));
-out:
-	free(hex);
+	rc = track_key_load(st, 0, key, e);
 	store_close(st);
 	return rc;
 }

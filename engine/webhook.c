@@ -706,6 +706,18 @@ wh_flusher_free(struct webhook_flusher *w)
 	free(w);
 }
 
+int
+webhook_begin(struct store *st, const char *db_path,
+    const struct config *cfg, FILE *log, struct webhook_flusher **out,
+    struct err *e)
+{
+	*out = NULL;
+	if (webhook_check(cfg, e) < 0 || store_webhooks_sync(st, cfg, e) < 0)
+		return -1;
+	*out = webhook_flusher_start(db_path, cfg, log, e);
+	return *out == NULL && e->code != 0 ? -1 : 0;
+}
+
 struct webhook_flusher *
 webhook_flusher_start(const char *db_path, const struct config *cfg,
     FILE *log, struct err *e)

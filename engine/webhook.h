@@ -78,6 +78,16 @@ struct webhook_flusher;
 struct webhook_flusher *webhook_flusher_start(const char *db_path,
     const struct config *cfg, FILE *log, struct err *e);
 /*
+ * What a command that records events as it runs does first: checks the
+ * secrets (before anything changes), makes the webhooks table follow cfg
+ * (the trigger writes calls only for webhooks in it), and starts the
+ * flusher (*out NULL when cfg has none).
+ */
+int webhook_begin(struct store *st, const char *db_path,
+    const struct config *cfg, FILE *log, struct webhook_flusher **out,
+    struct err *e) WUR;
+
+/*
  * Sends what is due now (for WEBHOOK_STOP_GRACE_MS at most), stops the
  * thread and frees f. NULL is fine. *out, when not NULL, gets the
  * flusher's totals.

@@ -176,13 +176,22 @@ good=$(tok forged@b.test 2)
 bad=$("$PY" -c 'import sys; s = sys.argv[1]; i = s.index("@") - 3
 print(s[:i] + ("A" if s[i] != "A" else "B") + s[i + 1:])' "$good")
 sed -i "s/$good/$bad/g" forged.eml
-sed -i "s/$(tok forged@b.test 3)/not-ours@elsewhere.example/g" forged.eml
+# The returned original still carries the recipient's real Message-ID:
+# no secret, so it may not stand in for the forged return path.
+check "... the forged sample keeps the real Message-ID" grep -q "$(tok forged@b.test 3)" forged.eml
 before=$(sql "SELECT (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM suppressions) || ' ' || (SELECT count(*) FROM inbound_review)")
 "$PB" bounce ingest forged.eml >out 2>err
 eq "a forged return path: exit 0" "$?" 0
 eq "... outcome forged" "$(cut -f2 out | head -1)" forged
 eq "... nothing written" "$(sql "SELECT (SELECT count(*) FROM events) || ' ' || (SELECT count(*) FROM suppressions) || ' ' || (SELECT count(*) FROM inbound_review)")" "$before"
 
+# Someone in a reply thread (who saw the Message-ID in References) writes
+# a "bounce": a reference ties a reply, never a bounce.
+printf 'From: mailer-daemon@evil.example\nTo: news@example.com\nSubject: Undeliverable: Hi\nIn-Reply-To: <%s>\n\n550 5.1.1 user unknown\n' \
+	"$(tok dup@b.test 3)" >thread.eml
+"$PB" bounce ingest thread.eml >out 2>err
+eq "a \"bounce\" tied only by a reference: a reply" "$(cut -f2 out | head -1)" reply
+eq "... nothing suppressed" "$(supp dup@b.test)" ""
 printf 'From: someone@example.org\nTo: info@example.com\nSubject: hi\n\nhello\n' >stranger.eml
 "$PB" bounce ingest stranger.eml >out 2>err
 eq "a stranger's message: outcome unmatched" "$(cut -f2 out | head -1)" unmatched
@@ -215,8 +224,9 @@ mkdir -p md/new md/cur md/tmp
 fill "$first" md1@b.test md/new/1.eml
 fill "$first" md2@b.test md/new/2.eml
 fill "$first" md3@b.test md/cur/3.eml:2,S
-"$PB" bounce ingest --maildir md >out 2>err
-eq "a maildir: its two new messages" "$(grep -c $'\tbounce\t' out)" 2
+expect 64 "--rcpt with --maildir is refused" "$PB" bounce ingest --maildir md --rcpt x@example.com
+ORIGINAL_RECIPIENT=$(tok md1@b.test 2) "$PB" bounce ingest --maildir md >out 2>err
+eq "a maildir: its two new messages (\$ORIGINAL_RECIPIENT ignored)" "$(grep -c $'\tbounce\t' out)" 2
 eq "... the seen one left alone" "$(ev md3@b.test bounced)" 0
 eq "... both moved to cur/ as seen" "$(ls md/new | wc -l) $(ls md/cur | grep -c ':2,S$')" "0 3"
 "$PB" bounce ingest --maildir md >out 2>err

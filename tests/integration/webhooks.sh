@@ -247,6 +247,8 @@ eq "send: the trigger wrote one call per event and webhook" \
 "all|bounced|1
 all|delivered|2
 good|delivered|2"
+eq "send: its own flusher made the calls as it ran, no flush needed" \
+    "$(got A) $(got B)" "2 3"
 
 until_quiet one.json
 eq "send: every call sent once, first time" \

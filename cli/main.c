@@ -37,6 +37,10 @@ static const struct cli_cmd groups[] = {
 	  NULL },
 	{ "status", cmd_status, "live progress of a campaign and its send",
 	  NULL },
+	{ "report", cmd_report, "a campaign's report: text, json, csv, html; "
+	  "--compare", NULL },
+	{ "hygiene", cmd_hygiene, "list hygiene: invalid, undeliverable, "
+	  "risky and inactive recipients; --apply", NULL },
 	{ "bounce", NULL, "inbound mail: bounces, complaints, replies: "
 	  "ingest", NULL },
 	{ "webhooks", NULL, "webhook calls: flush, ls", NULL },

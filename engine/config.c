@@ -773,6 +773,7 @@ static const struct {
 	{ "retry", config_retry },
 	{ "feedback", config_feedback },
 	{ "webhooks", config_webhooks },
+	{ "hygiene", config_hygiene },
 };
 
 static int
@@ -812,6 +813,7 @@ config_load(const char *path, int required, struct config *cfg,
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->tls = CONFIG_TLS_OPPORTUNISTIC;
 	config_feedback_defaults(cfg);
+	config_hygiene_defaults(cfg);
 	if (stat(path, &sb) != 0) {
 		if (errno == ENOENT && !required) {
 			config_shaping_defaults(cfg);
@@ -857,6 +859,7 @@ config_free(struct config *cfg)
 	free(cfg->tracking_base_url);
 	free(cfg->tracking_listen);
 	config_webhooks_free(cfg);
+	config_hygiene_free(cfg);
 	free(cfg->return_path_domain);
 	free(cfg->hostname);
 	free(cfg->dns_servers);

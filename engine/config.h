@@ -122,6 +122,20 @@ struct config_webhook {
 	int64_t timeout_ms;
 };
 
+/*
+ * "hygiene": { "inactive_campaigns": 5, "inactive_days": 180,
+ * "soft_bounce_campaigns": 3, "dns_concurrency": 256, "dns_timeout": "5s",
+ * "disposable_file": "/path" } -- see hygiene.h and README.md.
+ */
+struct config_hygiene {
+	int inactive_campaigns;
+	int inactive_days;
+	int soft_bounce_campaigns;
+	int dns_concurrency;
+	int64_t dns_timeout_ms;		/* per try */
+	char *disposable_file;		/* NULL: the shipped list */
+};
+
 #define CONFIG_RETRY_STEPS	16
 #define CONFIG_RATE_UNLIMITED	(-1.0)
 
@@ -180,6 +194,7 @@ struct config {
 	struct feedback_policy feedback;
 	struct config_webhook *webhooks;
 	size_t nwebhooks;
+	struct config_hygiene hygiene;
 };
 
 

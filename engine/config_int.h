@@ -51,4 +51,10 @@ int config_retry(const char *path, json_t *v, struct config *cfg,
 void config_shaping_defaults(struct config *cfg);
 void config_shaping_free(struct config *cfg);
 
+/* The "hygiene" section (config_hygiene.c). */
+int config_hygiene(const char *path, json_t *v, struct config *cfg,
+    struct err *e) WUR;
+void config_hygiene_defaults(struct config *cfg);
+void config_hygiene_free(struct config *cfg);
+
 #endif

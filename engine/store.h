@@ -559,4 +559,126 @@ typedef int (*store_webhook_info_cb)(const struct webhook_info *w,
 int store_webhook_each(struct store *st, store_webhook_info_cb cb,
     void *ctx, struct err *e) WUR;
 
+/* ----------------------------------------------------------------- report */
+
+/* What report.c reads; store_report.c. Times are Unix ms, 0: none. */
+struct report_counts {
+	int64_t recipients, delivered, deferred, pending, failed, suppressed;
+	int64_t bounced, hard, soft, policy;
+	int64_t duplicated;		/* reclaimed deliveries */
+	int64_t first_attempt, last_done;
+};
+
+struct report_event_count {
+	int64_t total, unique, total_human, unique_human, unique_machine;
+	int64_t last_at;
+};
+
+struct report_events {
+	struct report_event_count opens, clicks, unsubscribes, complaints,
+	    replies, auto_replies;
+};
+
+struct report_domain {
+	const char *domain;
+	int64_t recipients, delivered, deferred, bounced, throttled;
+	const char *relay;	/* "host[address]:port" of an event, or "" */
+};
+
+typedef int (*store_report_link_cb)(int idx, const char *url,
+    int64_t unique, int64_t total, int64_t unique_human, void *ctx);
+typedef int (*store_report_domain_cb)(const struct report_domain *d,
+    void *ctx);
+/* class or status, dsn (NULL: none), reply, count */
+typedef int (*store_report_reply_cb)(const char *kind, const char *dsn,
+    const char *reply, int64_t n, void *ctx);
+typedef int (*store_report_series_cb)(int64_t bucket, const char *type,
+    int64_t n, void *ctx);
+
+int store_report_counts(struct store *st, int64_t campaign_id,
+    struct report_counts *c, struct err *e) WUR;
+int store_report_events(struct store *st, int64_t campaign_id,
+    struct report_events *ev, struct err *e) WUR;
+int store_report_delivery_time(struct store *st, int64_t campaign_id,
+    int64_t started_at, int64_t k, int64_t *ms, struct err *e) WUR;
+int store_report_links(struct store *st, int64_t campaign_id,
+    store_report_link_cb cb, void *ctx, struct err *e) WUR;
+int store_report_domains(struct store *st, int64_t campaign_id,
+    char *const *patterns, size_t npatterns, store_report_domain_cb cb,
+    void *ctx, struct err *e) WUR;
+int store_report_domain_replies(struct store *st, int64_t campaign_id,
+    const char *domain, int limit, store_report_reply_cb cb, void *ctx,
+    struct err *e) WUR;
+int store_report_bounces(struct store *st, int64_t campaign_id,
+    store_report_reply_cb cb, void *ctx, struct err *e) WUR;
+int store_report_series(struct store *st, int64_t campaign_id,
+    int64_t start_ms, int64_t bucket_ms, store_report_series_cb cb,
+    void *ctx, struct err *e) WUR;
+int store_report_last_event(struct store *st, int64_t campaign_id,
+    int64_t *at, struct err *e) WUR;
+
+/* ---------------------------------------------------------------- hygiene */
+
+/*
+ * What hygiene.c reads (store_hyg.c), over every recipient or one list's
+ * members. Each call is one short statement; the statements are prepared
+ * once per run. Duplicates are found through a TEMP table of the run's
+ * own (the identity each kept address stands for), so memory stays flat.
+ */
+struct store_hyg;
+
+struct store_hyg_row {
+	int64_t id;
+	const char *address;
+	const char *address_key;
+	const char *domain;
+	const char *lists;		/* list names joined by ';'; "" none */
+	int has_events;			/* any event: ask for its history */
+	int unsub_suppressed;		/* an unsubscribe suppression */
+	int suppressed;			/* a global address suppression */
+};
+
+struct store_hyg_history {
+	int hard;			/* a delivery with bounce_class hard */
+	int64_t soft_campaigns;		/* campaigns with a soft bounce */
+	int complained;
+	int unsubscribed;		/* an unsubscribed event */
+	int64_t delivered_campaigns;	/* campaigns with a delivered event */
+	int engaged_recent;		/* a human open or click in one of the
+					   last N campaigns delivered */
+	int64_t first_delivered;	/* 0: never */
+	int64_t last_delivered;
+	int64_t last_human;		/* last human open or click; 0: none */
+};
+
+typedef int (*store_hyg_row_cb)(const struct store_hyg_row *r, void *ctx);
+
+/* list NULL: every recipient. recent: N of engaged_recent. */
+int store_hyg_open(struct store *st, const char *list, int recent,
+    struct store_hyg **out, struct err *e) WUR;
+void store_hyg_close(struct store_hyg *h);
+/* Distinct domains after the cursor ("" first), in order, at most limit. */
+int store_hyg_domains(struct store_hyg *h, const char *after, int limit,
+    store_name_cb cb, void *ctx, int *n, struct err *e) WUR;
+/* Recipients with id > after, by id, at most limit. */
+int store_hyg_page(struct store_hyg *h, int64_t after, int limit,
+    store_hyg_row_cb cb, void *ctx, int *n, struct err *e) WUR;
+int store_hyg_history(struct store_hyg *h, int64_t id, const char *domain,
+    struct store_hyg_history *out, struct err *e) WUR;
+/*
+ * Duplicates. store_hyg_dup_get: the address kept for identity norm,
+ * *id 0 when none yet. store_hyg_dup_put records it. store_hyg_key_before:
+ * the recipient in scope with that exact key and an id below before.
+ */
+int store_hyg_dup_get(struct store_hyg *h, const char *norm, int64_t *id,
+    char *addr, size_t n, struct err *e) WUR;
+int store_hyg_dup_put(struct store_hyg *h, const char *norm, int64_t id,
+    const char *addr, struct err *e) WUR;
+int store_hyg_key_before(struct store_hyg *h, const char *key,
+    int64_t before, int64_t *id, char *addr, size_t n, struct err *e) WUR;
+/* Suppressions, in the caller's store_begin() transaction: a global
+   address suppression of source "hygiene"; *added 0 when one existed. */
+int store_hyg_suppress(struct store_hyg *h, const char *key,
+    const char *reason, int *added, struct err *e) WUR;
+
 #endif

@@ -71,7 +71,8 @@ step "10. a local SMTP server (tests/tools/smtpd.py) standing in for the relay"
 	--rcpt-rule '^busy=452 4.2.2 Mailbox full, try later' 2>"$dir/smtpd.err" &
 smtpd=$!
 track=
-trap 'kill $smtpd $track 2>/dev/null' EXIT
+dns=
+trap 'kill $smtpd $track $dns 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$dir/smtpd.port" ] && break; sleep 0.1; done
 port=$(cat "$dir/smtpd.port")
 # A free port for the tracking server of step 14: the links point there.
@@ -166,6 +167,7 @@ curl -s -o /dev/null -w 'HTTP %{http_code}\n' -d 'List-Unsubscribe=One-Click' "$
 sqlite3 -header -column "$POSTBOTE_DB" "SELECT e.type, e.machine, coalesce(json_extract(e.detail, '$.machine_reason'), '') AS why FROM events e WHERE e.type IN ('opened', 'clicked', 'unsubscribed') ORDER BY e.id" 2>/dev/null || true
 run suppress ls --list demo | grep "$who" || true
 
+
 step "15. bounces and complaints come back: a DSN and an ARF report, piped through bounce ingest"
 /usr/bin/python3 - "$dir/mail" "$top/tests/fixtures/inbound" "$dir" <<'PY'
 import email, email.policy, glob, json, sys
@@ -186,8 +188,40 @@ run bounce ingest "$dir/dsn.eml" "$dir/arf.eml"
 run suppress ls | grep -E "bounce|complaint" || true
 run campaign show december
 
-cat <<'MSG'
+step "16. list hygiene, with a local DNS server (dnsmasq) answering for the demo domains, and four more sign-ups"
+# The demo's domains get an MX; example.io has a null MX, and gmial.com
+# and tiny.example.io do not exist (NXDOMAIN), as a typo's domain would.
+dport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+set -- --mx-host=mailinator.com,mx.demo.example,10
+for d in example.com example.net example.org example.ch mail.example.de \
+    post.example.at corp.example.co.uk xn--bcher-kva.example; do
+	set -- "$@" --mx-host="$d,mx.demo.example,10"
+done
+dnsmasq --no-resolv --no-hosts --port="$dport" --listen-address=127.0.0.1 \
+	--bind-interfaces --keep-in-foreground --conf-file=/dev/null \
+	--local=/com/ --local=/example/ --local=/io/ --local=/de/ --local=/at/ \
+	--local=/ch/ --local=/uk/ --local=/net/ --local=/org/ \
+	--host-record=mx.demo.example,192.0.2.25 --mx-host=example.io,.,0 \
+	"$@" 2>"$dir/dnsmasq.err" &
+dns=$!
+trap 'kill $smtpd $track $dns 2>/dev/null' EXIT
+sleep 0.5
+cat > "$dir/hygiene.json" <<JSON
+{ "delivery": { "dns_servers": ["127.0.0.1:$dport"] } }
+JSON
+cat > "$dir/signups.csv" <<'CSV'
+email,first_name
+info@example.net,
+lena.vogel@gmial.com,Lena
+temp123@mailinator.com,
+noah@example.io,Noah
+CSV
+run list import demo "$dir/signups.csv"
+run --config "$dir/hygiene.json" hygiene --list demo
+echo "(--apply CATEGORIES suppresses them; --dry-run first says what would change:)"
+run --config "$dir/hygiene.json" hygiene --list demo --apply no_mx,null_mx,typo,disposable --dry-run
 
-== Not built yet
-  - the campaign report (postbote report)
-MSG
+step "17. the campaign report (and the HTML one, charts included, for a browser or print)"
+run report december --format html --output "$dir/report.html"
+echo "(written to $dir/report.html)"
+run report december

@@ -201,3 +201,17 @@ cli_read_file(const char *path, size_t max, char **out, struct err *e)
 	*out = data;
 	return 0;
 }
+
+int
+cli_format(struct cli *c, const char *s, enum cli_format *f)
+{
+	static const char *const names[] = { "text", "json", "csv", "html" };
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (strcmp(s, names[i]) == 0) {
+			*f = (enum cli_format)i;
+			return 0;
+		}
+	return cli_usage(c, "--format must be text, json, csv or html");
+}

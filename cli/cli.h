@@ -60,6 +60,11 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int cli_open(struct cli *c, struct store **st);
 
+/* --format of the reports: 0 text, 1 json, 2 csv, 3 html; EX_USAGE for
+   anything else. */
+enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV, CLI_HTML };
+int cli_format(struct cli *c, const char *s, enum cli_format *f);
+
 /* Parses a non-negative integer option; EX_USAGE when it is not one. */
 int cli_number(struct cli *c, const char *opt, const char *s, int64_t *out);
 

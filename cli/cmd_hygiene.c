@@ -28,11 +28,10 @@
 #define HYG_HTML_MAX	(16 * 1024 * 1024)
 #define HYG_SHARE_DIR	"share/postbote"
 
-enum hyg_format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
 
 struct hyg_out {
 	FILE *fp;
-	enum hyg_format fmt;
+	enum cli_format fmt;
 	int tty;
 	long n;			/* records written */
 	struct buf rows;	/* HTML: the flagged table's rows */
@@ -206,11 +205,11 @@ on_rec(const struct hygiene_rec *r, void *ctx)
 	int rc = 0;
 
 	switch (o->fmt) {
-	case FMT_TEXT:
+	case CLI_TEXT:
 		return 0;
-	case FMT_HTML:
+	case CLI_HTML:
 		return html_row(o, r);
-	case FMT_CSV:
+	case CLI_CSV:
 		reasons_of(r->cats, reasons, sizeof(reasons), ";");
 		f[0] = r->address;
 		f[1] = r->lists;
@@ -219,7 +218,7 @@ on_rec(const struct hygiene_rec *r, void *ctx)
 		f[4] = r->duplicate_of ? r->duplicate_of : "";
 		rc = csvout_record(o->fp, 5, f);
 		break;
-	case FMT_JSON:
+	case CLI_JSON:
 		j = rec_json(r);
 		fputs(o->n ? ",\n  " : "\n  ", o->fp);
 		rc = json_dumpf(j, o->fp, JSON_COMPACT | JSON_ENSURE_ASCII);
@@ -450,23 +449,9 @@ disposable_load(struct cli *c, const char *path, struct hygiene_set **set)
 struct hyg_args {
 	const char *list, *output, *disposable;
 	const char *apply_s;
-	enum hyg_format fmt;
+	enum cli_format fmt;
 	int dry_run, no_dns;
 };
-
-static int
-parse_format(struct cli *c, const char *s, enum hyg_format *f)
-{
-	static const char *const names[] = { "text", "json", "csv", "html" };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*f = (enum hyg_format)i;
-			return 0;
-		}
-	return cli_usage(c, "--format must be text, json, csv or html");
-}
 
 static int
 parse_args(struct cli *c, int argc, char **argv, struct hyg_args *a)
@@ -491,10 +476,10 @@ parse_args(struct cli *c, int argc, char **argv, struct hyg_args *a)
 		case 'h': fputs(hyg_usage, stdout); return -1;
 		case 'l': a->list = optarg; break;
 		case 'f':
-			if (parse_format(c, optarg, &a->fmt) != 0)
+			if (cli_format(c, optarg, &a->fmt) != 0)
 				return EX_USAGE;
 			break;
-		case 'j': a->fmt = FMT_JSON; break;
+		case 'j': a->fmt = CLI_JSON; break;
 		case 'o': a->output = optarg; break;
 		case 'a': a->apply_s = optarg; break;
 		case 'n': a->dry_run = 1; break;
@@ -536,9 +521,9 @@ report_begin(struct hyg_out *o)
 	static const char *const head[] = { "address", "lists", "reasons",
 	    "suggestion", "duplicate_of" };
 
-	if (o->fmt == FMT_JSON)
+	if (o->fmt == CLI_JSON)
 		fputs("{\"flagged\": [", o->fp);
-	else if (o->fmt == FMT_CSV)
+	else if (o->fmt == CLI_CSV)
 		return csvout_record(o->fp, 5, head);
 	return 0;
 }
@@ -551,15 +536,15 @@ report_end(struct hyg_out *o, const struct hygiene_summary *s,
 	int rc = 0;
 
 	switch (o->fmt) {
-	case FMT_TEXT:
+	case CLI_TEXT:
 		text_summary(o, s, a->list);
 		break;
-	case FMT_CSV:
+	case CLI_CSV:
 		break;
-	case FMT_HTML:
+	case CLI_HTML:
 		rc = html_page(o, s, a->list);
 		break;
-	case FMT_JSON:
+	case CLI_JSON:
 		fputs(o->n ? "\n],\n\"summary\": " : "],\n\"summary\": ", o->fp);
 		j = summary_json(s, a->list);
 		rc = json_dumpf(j, o->fp, JSON_INDENT(2) | JSON_ENSURE_ASCII |
@@ -585,7 +570,7 @@ hyg_exec(struct cli *c, const struct hyg_args *a, unsigned apply,
 	struct hygiene_opts ho;
 	struct hyg_out o;
 	struct store *st = NULL;
-	struct err e;
+	struct err e = { 0 };
 	int rc;
 
 	memset(&o, 0, sizeof(o));
@@ -617,9 +602,9 @@ hyg_exec(struct cli *c, const struct hyg_args *a, unsigned apply,
 	}
 	/* JSON carries --apply's result; CSV and HTML on stdout must stay
 	   what they are, so it goes to stderr then. */
-	if (apply && a->fmt != FMT_JSON)
-		apply_text(a->fmt == FMT_TEXT || a->output ? stdout : stderr,
-		    a->fmt == FMT_TEXT ? o.tty : c->tty, s, apply, a->dry_run);
+	if (apply && a->fmt != CLI_JSON)
+		apply_text(a->fmt == CLI_TEXT || a->output ? stdout : stderr,
+		    a->fmt == CLI_TEXT ? o.tty : c->tty, s, apply, a->dry_run);
 out:
 	if (o.fp != NULL && o.fp != stdout && fclose(o.fp) != 0 && rc == 0) {
 		err_set(&e, EX_IOERR, "%s: %m", a->output);
@@ -646,6 +631,14 @@ cmd_hygiene(struct cli *c, int argc, char **argv)
 	if (a.apply_s != NULL &&
 	    hygiene_cats_parse(a.apply_s, 1, &apply, &e) < 0)
 		return cli_fail(c, &e);
+	/* Two addresses of one person on two lists are both wanted: which
+	   one goes is a question only within one list. */
+	if ((apply & HYG_BIT(HYG_DUPLICATE)) && a.list == NULL) {
+		if (strstr(a.apply_s, "duplicate") != NULL)
+			return cli_usage(c, "--apply duplicate needs --list: "
+			    "the duplicate is suppressed for that list");
+		apply &= ~HYG_BIT(HYG_DUPLICATE);	/* "all" */
+	}
 	if ((rc = disposable_load(c, a.disposable, &set)) != 0)
 		return rc;
 	rc = hyg_exec(c, &a, apply, set);

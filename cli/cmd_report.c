@@ -29,37 +29,21 @@ static const char report_usage[] =
     "browser or print. It reads a database a send is writing to without\n"
     "holding it up.\n";
 
-enum report_format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
-
 static int
-report_format(struct cli *c, const char *s, enum report_format *f)
-{
-	static const char *const names[] = { "text", "json", "csv", "html" };
-	int i;
-
-	for (i = 0; i < 4; i++)
-		if (strcmp(s, names[i]) == 0) {
-			*f = (enum report_format)i;
-			return 0;
-		}
-	return cli_usage(c, "--format must be text, json, csv or html");
-}
-
-static int
-report_write(json_t *reports, enum report_format f, FILE *fp,
+report_write(json_t *reports, enum cli_format f, FILE *fp,
     struct err *e)
 {
 	switch (f) {
-	case FMT_JSON:
+	case CLI_JSON:
 		if (json_dumpf(json_array_size(reports) == 1 ?
 		    json_array_get(reports, 0) : reports, fp,
 		    JSON_INDENT(2)) < 0 || fputc('\n', fp) == EOF ||
 		    fflush(fp) != 0)
 			return err_set(e, EX_IOERR, "writing the report failed");
 		return 0;
-	case FMT_CSV:
+	case CLI_CSV:
 		return report_csv(reports, fp, e);
-	case FMT_HTML:
+	case CLI_HTML:
 		return report_html(reports, fp, e);
 	default:
 		return report_text(reports, fp, e);
@@ -67,7 +51,7 @@ report_write(json_t *reports, enum report_format f, FILE *fp,
 }
 
 static int
-report_run(struct cli *c, char **names, int n, enum report_format f,
+report_run(struct cli *c, char **names, int n, enum cli_format f,
     const char *output)
 {
 	json_t *reports = json_array(), *r;
@@ -111,7 +95,7 @@ cmd_report(struct cli *c, int argc, char **argv)
 		{ "compare", no_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 }
 	};
-	enum report_format f = FMT_TEXT;
+	enum cli_format f = CLI_TEXT;
 	const char *output = NULL;
 	int ch, compare = 0;
 
@@ -121,7 +105,7 @@ cmd_report(struct cli *c, int argc, char **argv)
 			fputs(report_usage, stdout);
 			return 0;
 		case 'f':
-			if (report_format(c, optarg, &f) != 0)
+			if (cli_format(c, optarg, &f) != 0)
 				return EX_USAGE;
 			break;
 		case 'o':

@@ -12,8 +12,10 @@
 
 /*
  * Five campaigns or half a year without a human open or click is where
- * the mailbox providers' own advice on re-engagement starts; three
- * campaigns with soft bounces matches feedback.soft_bounce_limit.
+ * the mailbox providers' own advice on re-engagement starts. Three
+ * campaigns with soft bounces, in a row or not (feedback's
+ * soft_bounce_limit counts a run), is the same number for a list
+ * checked after the fact.
  */
 void
 config_hygiene_defaults(struct config *cfg)

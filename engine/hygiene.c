@@ -107,8 +107,14 @@ hygiene_cats_parse(const char *s, int for_apply, unsigned *mask,
 		return err_set(e, EX_USAGE, "dns_failure is never applied: a "
 		    "failed look-up says nothing about the address; run "
 		    "hygiene again later");
-	if (for_apply)
-		*mask &= ~HYG_BIT(HYG_DNS_FAILURE);	/* "all" */
+	if (for_apply && (*mask & HYG_BIT(HYG_UNSUBSCRIBED)) &&
+	    strstr(s, "unsubscribed") != NULL)
+		return err_set(e, EX_USAGE, "unsubscribed is never applied: "
+		    "those addresses are suppressed where they asked to be, "
+		    "and a wider suppression would go beyond what they asked");
+	if (for_apply)	/* "all" */
+		*mask &= ~(HYG_BIT(HYG_DNS_FAILURE) |
+		    HYG_BIT(HYG_UNSUBSCRIBED));
 	return 0;
 }
 
@@ -183,7 +189,13 @@ static const char *const hyg_real[] = {
 	"outlook.it", "live.de", "live.at", "live.fr", "live.nl", "live.be",
 	"live.co.uk", "live.it", "aol.de", "aol.fr", "mac.com", "me.de",
 	"web.com", "rocketmail.com", "googlemail.de", "protonmail.ch",
-	"pm.me", "gmail.de",
+	"pm.me", "gmail.de", "email.com", "hotmail.se", "hotmail.dk",
+	"hotmail.no", "hotmail.ch", "hotmail.ca", "outlook.dk", "outlook.ie",
+	"outlook.be", "outlook.sa", "outlook.com.au", "yahoo.ie",
+	"yahoo.be", "yahoo.ca", "yahoo.in", "yahoo.gr", "yahoo.ro",
+	"cloud.com", "posteo.net", "posteo.at", "posteo.ch", "posteo.be",
+	"gmx.it", "gmx.pt", "gmx.ca", "gmx.es", "live.ca", "live.dk",
+	"live.se", "live.no",
 };
 
 /* Optimal string alignment: a transposition costs one, as typing
@@ -576,8 +588,13 @@ domain_resolved(void *ctx, const struct dns_result *res)
 {
 	struct hyg_dom *d = ctx;
 
-	if (res->status == DNS_OK)
+	/* A domain that takes mail is somebody's real domain, however
+	   close to a provider's it is spelled: never suppress it as a
+	   typo. Without DNS (--no-dns) the table above is all there is. */
+	if (res->status == DNS_OK) {
+		d->cats &= ~HYG_BIT(HYG_TYPO);
 		return;
+	}
 	/* dns.c says null MX only in its reason: RFC 7505's record is the
 	   one DNS_PERM that is not "no such domain or host". */
 	if (res->status == DNS_TEMP)

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <unistr.h>
+
 #include "config.h"
 #include "csvout.h"
 #include "report.h"
@@ -326,26 +328,64 @@ domains(struct rb *b)
 
 /* -------------------------------------------------------- bounce reasons */
 
+/* A word of a reply that differs per message: a queue or message id
+   (long, letters and digits mixed, no URL). */
+static int
+is_id(const char *w, size_t n)
+{
+	size_t i, digits = 0, alpha = 0;
+
+	if (n < 10 || memchr(w, '/', n) != NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		digits += w[i] >= '0' && w[i] <= '9';
+		alpha += (w[i] >= 'a' && w[i] <= 'z') ||
+		    (w[i] >= 'A' && w[i] <= 'Z');
+	}
+	return digits > 0 && alpha > 0;
+}
+
 /*
- * A reply made comparable: <addresses> and queue ids vary from one
- * recipient to the next while the reason stays the same.
+ * A reply made comparable: addresses and queue or message ids vary from
+ * one recipient to the next while the reason stays the same. What is
+ * not UTF-8 becomes '?', so the JSON holds it; the cut falls between
+ * characters.
  */
 static void
 reason_norm(const char *in, char *out, size_t n)
 {
-	size_t o = 0;
-	const char *gt;
+	size_t o = 0, w;
+	const char *word;
 
 	while (*in != '\0' && o + 12 < n) {
-		if (*in == '<' && (gt = strchr(in, '>')) != NULL &&
-		    memchr(in, '@', (size_t)(gt - in)) != NULL) {
-			memcpy(out + o, "<address>", 9);
-			o += 9;
-			in = gt + 1;
-		} else
+		if (*in == ' ') {
 			out[o++] = *in++;
+			continue;
+		}
+		w = strcspn(in, " ");
+		word = in;
+		in += w;
+		if (memchr(word, '@', w) != NULL)
+			o += (size_t)snprintf(out + o, n - o, "<address>%s",
+			    word[w - 1] == ':' ? ":" : "");
+		else if (is_id(word, w))
+			o += (size_t)snprintf(out + o, n - o, "<id>");
+		else {
+			if (w > n - o - 1)
+				w = n - o - 1;
+			memcpy(out + o, word, w);
+			o += w;
+		}
 	}
+	if (o >= n)
+		o = n - 1;
+	while (o > 0 && ((unsigned char)out[o - 1] & 0xc0) == 0x80)
+		o--;
+	if (o > 0 && (unsigned char)out[o - 1] >= 0xc0)
+		o--;
 	out[o] = '\0';
+	while (u8_check((uint8_t *)out, o) != NULL)
+		*(char *)u8_check((uint8_t *)out, o) = '?';
 }
 
 static int
@@ -400,6 +440,10 @@ reasons_top(struct reasons *rs, int limit, int full)
 		    rs->r[i].dsn : NULL, "reply", rs->r[i].reply, "count",
 		    (json_int_t)rs->r[i].n) : json_pack("{s:s, s:I}", "reply",
 		    rs->r[i].reply, "count", (json_int_t)rs->r[i].n));
+	if (full && rs->other > 0 && i < limit)
+		json_array_append_new(arr, json_pack("{s:s, s:n, s:s, s:I}",
+		    "class", "other", "dsn", "reply", "(more kinds of reply "
+		    "than a report keeps)", "count", (json_int_t)rs->other));
 	return arr;
 }
 
@@ -431,7 +475,7 @@ nice_bucket(int64_t span_ms)
 	static const int64_t steps[] = { 1, 2, 5, 10, 15, 30, 60, 120, 300,
 	    600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800,
 	    604800 };
-	int64_t want = (span_ms + REPORT_BUCKETS - 1) / REPORT_BUCKETS;
+	int64_t want = span_ms / REPORT_BUCKETS + 1;	/* span / want < 48 */
 	size_t i;
 
 	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)

@@ -13,6 +13,8 @@
  *              "last_done": TIME|null, "duration_s": SECONDS|null,
  *              "throughput_per_s": RATE|null,
  *              "time_to_delivery_s": { "median", "p95": SECONDS|null } },
+ *       the median the lower middle value for an even count, p95 by
+ *       nearest rank;
  *   "counts": {
  *     "recipients": deliveries in the audience,
  *     "sent": delivered + bounced (a final SMTP answer or a DSN),

@@ -105,7 +105,7 @@ static const char *const hyg_common_sql[] = {
 	[HQ_DUP_PUT] = "INSERT OR IGNORE INTO temp.hygiene_norm(norm, id, "
 	    "address) VALUES(?1, ?2, ?3)",
 	[HQ_SUPPRESS] = "INSERT INTO suppressions(kind, value, list_id, "
-	    "reason, source, created_at) VALUES('address', ?1, NULL, ?2, "
+	    "reason, source, created_at) VALUES('address', ?1, ?4, ?2, "
 	    "'hygiene', ?3) ON CONFLICT DO NOTHING",
 };
 
@@ -309,6 +309,11 @@ store_hyg_suppress(struct store_hyg *h, const char *key, const char *reason,
 	sqlite3_bind_text(q, 1, key, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, reason, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(q, 3, store_now_ms());
+	/* With --list, what hygiene finds is about that list. */
+	if (h->list_id > 0)
+		sqlite3_bind_int64(q, 4, h->list_id);
+	else
+		sqlite3_bind_null(q, 4);
 	if (hyg_done(h, q, sqlite3_step(q), "adding a suppression", e) < 0)
 		return -1;
 	*added = sqlite3_changes(h->st->db) > 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "store_int.h"
 #include "xalloc.h"
 
@@ -179,9 +180,11 @@ domain_row(sqlite3_stmt *stmt, void *arg)
 
 /*
  * Every domain of the campaign in domain order: the deliveries (one
- * range of the primary key) beside what its delivery events say (a relay
- * host, the deferrals that were throttling: a 421, or a reply holding
- * one of the patterns, lower case). patterns are bound as ?2...
+ * range of the primary key) beside what its delivery events say: a relay
+ * host (a delivered event's first, never "none", which a connection that
+ * was not made records), and the deferrals that were throttling: a 421,
+ * or a reply holding one of the patterns, case aside. patterns are bound
+ * as ?2...
  */
 int
 store_report_domains(struct store *st, int64_t campaign_id,
@@ -189,35 +192,43 @@ store_report_domains(struct store *st, int64_t campaign_id,
     void *ctx, struct err *e)
 {
 	struct domain_rows d = { cb, ctx };
-	char sql[4096], cond[2048] = "0";
 	sqlite3_stmt *stmt;
-	size_t i, o = 1;
+	struct buf sql;
+	size_t i;
 	int rc;
 
-	for (i = 0; i < npatterns && i < 64; i++)
-		o += (size_t)snprintf(cond + o, sizeof(cond) - o,
-		    " OR instr(lower(rp), ?%zu) > 0", i + 2);
-	snprintf(sql, sizeof(sql), "WITH ev AS (SELECT r.domain AS domain, "
-	    "max(json_extract(e.detail, '$.relay')) AS relay, "
-	    "sum(e.type = 'deferred' AND (rp LIKE '421%%' OR %s)) AS thr "
-	    "FROM (SELECT recipient_id, type, detail, "
-	    "coalesce(json_extract(detail, '$.reply'), '') AS rp FROM events "
-	    "WHERE campaign_id = ?1 AND type IN ('delivered', 'deferred', "
-	    "'bounced')) e JOIN recipients r ON r.id = e.recipient_id "
-	    "GROUP BY r.domain) SELECT d.domain, count(*), "
-	    "sum(d.status = 'delivered'), sum(d.status = 'deferred'), "
-	    "sum(d.status = 'bounced'), coalesce(ev.relay, ''), "
-	    "coalesce(ev.thr, 0) FROM deliveries d LEFT JOIN ev ON "
-	    "ev.domain = d.domain WHERE d.campaign_id = ?1 GROUP BY d.domain",
-	    cond);
-	if (store_prepare(st, sql, &stmt, e) < 0)
-		return -1;
+	buf_init(&sql, 64 * 1024);
+	rc = buf_adds(&sql, "WITH ev AS (SELECT r.domain AS domain, "
+	    "coalesce(max(CASE WHEN e.type = 'delivered' THEN e.relay END), "
+	    "max(e.relay)) AS relay, sum(e.type = 'deferred' AND "
+	    "(e.rp LIKE '421%' OR 0");
+	for (i = 0; i < npatterns && rc == 0; i++)
+		rc = buf_printf(&sql, " OR instr(lower(e.rp), lower(?%zu)) > 0",
+		    i + 2);
+	if (rc == 0)
+		rc = buf_adds(&sql, ")) AS thr FROM (SELECT recipient_id, "
+		    "type, coalesce(json_extract(detail, '$.reply'), '') AS rp, "
+		    "nullif(nullif(json_extract(detail, '$.relay'), 'none'), '') "
+		    "AS relay FROM events WHERE campaign_id = ?1 AND type IN "
+		    "('delivered', 'deferred', 'bounced')) e JOIN recipients r "
+		    "ON r.id = e.recipient_id GROUP BY r.domain) SELECT "
+		    "d.domain, count(*), sum(d.status = 'delivered'), "
+		    "sum(d.status = 'deferred'), sum(d.status = 'bounced'), "
+		    "coalesce(ev.relay, ''), coalesce(ev.thr, 0) FROM deliveries "
+		    "d LEFT JOIN ev ON ev.domain = d.domain WHERE "
+		    "d.campaign_id = ?1 GROUP BY d.domain");
+	if (rc < 0 || store_prepare(st, buf_str(&sql), &stmt, e) < 0) {
+		buf_free(&sql);
+		return rc < 0 ? err_set(e, EX_SOFTWARE, "too many throttle "
+		    "patterns for one query") : -1;
+	}
+	buf_free(&sql);
 	sqlite3_bind_int64(stmt, 1, campaign_id);
-	for (i = 0; i < npatterns && i < 64; i++)
+	for (i = 0; i < npatterns; i++)
 		sqlite3_bind_text(stmt, (int)i + 2, patterns[i], -1,
 		    SQLITE_STATIC);
-	rc = store_rows(st, stmt, domain_row, &d, "reading domains", NULL, e);
-	return rc;
+	return store_rows(st, stmt, domain_row, &d, "reading domains", NULL,
+	    e);
 }
 
 struct reply_rows {
@@ -266,7 +277,8 @@ store_report_bounces(struct store *st, int64_t campaign_id,
 
 	if (store_prepare(st, "SELECT coalesce(bounce_class, 'unknown'), "
 	    "last_dsn, coalesce(last_reply, ''), count(*) FROM deliveries "
-	    "WHERE campaign_id = ?1 AND status = 'bounced' GROUP BY 1, 2, 3",
+	    "WHERE campaign_id = ?1 AND status = 'bounced' GROUP BY 1, 2, 3 "
+	    "ORDER BY 4 DESC",
 	    &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);

@@ -407,10 +407,15 @@ eq "... the send's bounce suppression is already there" \
 print(a["dry_run"], a["categories"]["hard_bounced"]["suppressed"], a["categories"]["hard_bounced"]["already"])' out)" \
 	"True 0 1"
 expect 0 "--apply all --dry-run --json" "$PB" hygiene --apply all --dry-run --json
-eq "... all but dns_failure" "$("$PY" -c 'import json, sys
+eq "... all but dns_failure, unsubscribed, and duplicate without --list" "$("$PY" -c 'import json, sys
 print(sorted(json.load(open(sys.argv[1]))["apply"]["categories"]) == sorted(
-    json.load(open(sys.argv[1]))["summary"]["categories"].keys() - {"dns_failure"}))' out)" \
+    json.load(open(sys.argv[1]))["summary"]["categories"].keys() -
+    {"dns_failure", "unsubscribed", "duplicate"}))' out)" \
 	True
+expect 64 "--apply unsubscribed is refused (they are suppressed where they asked)" \
+	"$PB" hygiene --apply unsubscribed --dry-run
+expect 64 "--apply duplicate without --list is refused" \
+	"$PB" hygiene --apply duplicate --dry-run
 
 before=$(store_sum)
 expect 64 "--apply dns_failure is refused" "$PB" hygiene --apply dns_failure

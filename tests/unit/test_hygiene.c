@@ -291,8 +291,11 @@ static const struct cats_case cats_cases[] = {
 	    "disposable,typo,duplicate,hard_bounced,soft_bounced,complained,"
 	    "unsubscribed,inactive", 0, 0, HYG_ALL },
 	{ "cats: all", "all", 0, 0, HYG_ALL },
-	{ "cats: all for --apply leaves dns_failure out", "all", 1, 0,
-	    HYG_ALL & ~HYG_BIT(HYG_DNS_FAILURE) },
+	{ "cats: all for --apply leaves dns_failure and unsubscribed out",
+	    "all", 1, 0, HYG_ALL & ~(HYG_BIT(HYG_DNS_FAILURE) |
+	    HYG_BIT(HYG_UNSUBSCRIBED)) },
+	{ "cats: unsubscribed refused for --apply", "unsubscribed", 1, -1,
+	    0 },
 	{ "cats: dns_failure reported", "dns_failure", 0, 0,
 	    HYG_BIT(HYG_DNS_FAILURE) },
 	{ "cats: dns_failure refused for --apply", "dns_failure", 1, -1, 0 },

@@ -406,7 +406,7 @@ parse_mx(struct dns_query *q, const unsigned char *abuf, int alen)
 		v[i].host = m->host;
 		v[i].pref = m->priority;
 	}
-	if (dns_mx_null(v, n))
+	if ((q->res.null_mx = dns_mx_null(v, n)) != 0)
 		decide(q, DNS_PERM, "%s: null MX (RFC 7505): the domain "
 		    "accepts no mail", q->domain);
 	else if ((n = dns_mx_order(v, n, LIMIT_DNS_HOSTS, &q->d->rng)) == 0)

@@ -79,6 +79,7 @@ struct dns_result {
 	enum dns_status status;
 	const char *domain;
 	int implicit;		/* no MX: the domain is its own host */
+	int null_mx;		/* DNS_PERM for a null MX (RFC 7505) */
 	char reason[LIMIT_DNS_REASON];	/* why, for DNS_TEMP and DNS_PERM */
 	size_t nhosts;		/* 0 unless DNS_OK */
 	struct dns_host hosts[LIMIT_DNS_HOSTS];

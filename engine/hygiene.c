@@ -595,11 +595,9 @@ domain_resolved(void *ctx, const struct dns_result *res)
 		d->cats &= ~HYG_BIT(HYG_TYPO);
 		return;
 	}
-	/* dns.c says null MX only in its reason: RFC 7505's record is the
-	   one DNS_PERM that is not "no such domain or host". */
 	if (res->status == DNS_TEMP)
 		d->cats |= HYG_BIT(HYG_DNS_FAILURE);
-	else if (strstr(res->reason, "null MX") != NULL)
+	else if (res->null_mx)
 		d->cats |= HYG_BIT(HYG_NULL_MX);
 	else
 		d->cats |= HYG_BIT(HYG_NO_MX);

@@ -113,7 +113,7 @@ eq "MX by preference, A then AAAA, port from the config" \
 eq "no MX: the domain's A as implicit MX 0" "$(line aonly.test)" \
 	"aonly.test ok implicit aonly.test/0=127.0.0.20:2525"
 eq "null MX: permanent, no A fallback" "$(line nullmx.test)" \
-	"nullmx.test perm nullmx.test: null MX (RFC 7505): the domain accepts no mail"
+	"nullmx.test perm null_mx nullmx.test: null MX (RFC 7505): the domain accepts no mail"
 eq "MX host without an address: permanent" "$(line nohost.test)" \
 	"nohost.test perm nohost.test: no MX host has an address"
 eq "a host without an address is left out" "$(line mixed.test)" \

@@ -3,7 +3,7 @@
  * prints one line per domain, in argument order, for tests/integration/dns.sh:
  *
  *   DOMAIN ok [implicit] HOST/PREF=ADDR:PORT,[ADDR6]:PORT HOST/PREF=...
- *   DOMAIN temp|perm REASON
+ *   DOMAIN temp|perm [null_mx] REASON
  *
  * usage: dns_sample [--server ADDR:PORT,...] [--timeout MS] [--tries N]
  *        [--port N] [--run-timeout MS] DOMAIN...
@@ -66,7 +66,7 @@ on_result(void *ctx, const struct dns_result *r)
 	s->done = 1;
 	app(s, "%s %s", r->domain, status_name[r->status]);
 	if (r->status != DNS_OK) {
-		app(s, " %s", r->reason);
+		app(s, "%s %s", r->null_mx ? " null_mx" : "", r->reason);
 		return;
 	}
 	if (r->implicit)

@@ -71,7 +71,7 @@ PY
 
 "$PB" track serve --listen "127.0.0.1:$port" 2>"$d/track.err" &
 track=$!
-trap 'kill $track 2>/dev/null' EXIT
+trap 'kill $track 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q '^listening on' "$d/track.err" && break; sleep 0.1; done
 
 now() { /usr/bin/python3 -c 'import time; print(time.monotonic())'; }

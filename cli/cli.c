@@ -215,3 +215,21 @@ cli_format(struct cli *c, const char *s, enum cli_format *f)
 		}
 	return cli_usage(c, "--format must be text, json, csv or html");
 }
+
+int
+cli_log_open(struct cli *c, const char *path, int quiet, FILE **out)
+{
+	*out = quiet ? NULL : stderr;
+	if (path == NULL || quiet)
+		return 0;
+	if (strcmp(path, "-") == 0) {
+		*out = stdout;
+		return 0;
+	}
+	if ((*out = fopen(path, "ae")) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
+		    strerror(errno));
+		return EX_CANTCREAT;
+	}
+	return 0;
+}

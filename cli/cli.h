@@ -60,6 +60,13 @@ int cli_usage(struct cli *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int cli_open(struct cli *c, struct store **st);
 
+/*
+ * Where a command's log lines go: stderr, stdout for "-", the file path
+ * opened for appending, or nowhere with quiet. EX_CANTCREAT (said on
+ * stderr) when the file cannot be opened.
+ */
+int cli_log_open(struct cli *c, const char *path, int quiet, FILE **out);
+
 /* --format of the reports: 0 text, 1 json, 2 csv, 3 html; EX_USAGE for
    anything else. */
 enum cli_format { CLI_TEXT, CLI_JSON, CLI_CSV, CLI_HTML };

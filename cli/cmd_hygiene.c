@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "config.h"
 #include "csvout.h"
+#include "html.h"
 #include "hygiene.h"
 #include "store.h"
 #include "xalloc.h"
@@ -94,24 +95,6 @@ put_text(FILE *fp, const char *s)
 	}
 }
 
-static int
-html_esc(struct buf *b, const char *s)
-{
-	int rc = 0;
-
-	for (; *s != '\0' && rc == 0; s++)
-		switch (*s) {
-		case '&': rc = buf_adds(b, "&amp;"); break;
-		case '<': rc = buf_adds(b, "&lt;"); break;
-		case '>': rc = buf_adds(b, "&gt;"); break;
-		case '"': rc = buf_adds(b, "&quot;"); break;
-		case '\'': rc = buf_adds(b, "&#39;"); break;
-		default:
-			rc = buf_addc(b, (unsigned char)*s < 32 ? '?' : *s);
-		}
-	return rc;
-}
-
 static void
 reasons_of(unsigned cats, char *out, size_t n, const char *sep)
 {
@@ -183,10 +166,10 @@ html_row(struct hyg_out *o, const struct hygiene_rec *r)
 	if (o->html_rows >= HYG_HTML_ROWS || o->full)
 		return 0;
 	reasons_of(r->cats, reasons, sizeof(reasons), ", ");
-	if (buf_adds(b, "<tr><td>") < 0 || html_esc(b, r->address) < 0 ||
-	    buf_adds(b, "</td><td>") < 0 || html_esc(b, r->lists) < 0 ||
-	    buf_adds(b, "</td><td>") < 0 || html_esc(b, reasons) < 0 ||
-	    buf_adds(b, "</td><td>") < 0 || html_esc(b, note) < 0 ||
+	if (buf_adds(b, "<tr><td>") < 0 || html_escape(b, r->address) < 0 ||
+	    buf_adds(b, "</td><td>") < 0 || html_escape(b, r->lists) < 0 ||
+	    buf_adds(b, "</td><td>") < 0 || html_escape(b, reasons) < 0 ||
+	    buf_adds(b, "</td><td>") < 0 || html_escape(b, note) < 0 ||
 	    buf_adds(b, "</td></tr>\n") < 0) {
 		o->full = 1;
 		return 0;
@@ -353,7 +336,7 @@ html_page(struct hyg_out *o, const struct hygiene_summary *s,
 	    "<meta charset=\"utf-8\"><title>Postbote hygiene</title>"
 	    "<style>%s</style></head><body>\n<h1>List hygiene", hyg_css);
 	if (list != NULL)
-		rc |= buf_adds(&b, ": ") | html_esc(&b, list);
+		rc |= buf_adds(&b, ": ") | html_escape(&b, list);
 	rc |= buf_printf(&b, "</h1>\n<p>%lld recipients, %lld domains (%lld "
 	    "looked up), %lld flagged.</p>\n<table><caption>Categories"
 	    "</caption>\n<tr><th>category</th><th>meaning</th><th>count</th>"
@@ -367,7 +350,7 @@ html_page(struct hyg_out *o, const struct hygiene_summary *s,
 		    (long long)s->count[c], share(s, s->count[c]));
 		for (k = 0; k < HYGIENE_EXAMPLES && k < s->count[c]; k++)
 			rc |= buf_adds(&b, k ? ", " : "") |
-			    html_esc(&b, s->example[c][k]);
+			    html_escape(&b, s->example[c][k]);
 		rc |= buf_adds(&b, "</td></tr>\n");
 	}
 	rc |= buf_printf(&b, "</table>\n<table><caption>Flagged recipients "

@@ -1,7 +1,6 @@
 /*
  * cmd_send.c - postbote send CAMPAIGN.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,24 +91,6 @@ send_report(struct cli *c, const struct send_opts *o,
 	    r->done ? "done" : r->stopped_by[0] ? r->stopped_by : "running",
 	    r->seconds,
 	    (long long)r->stats.connections);
-}
-
-static int
-send_log_open(struct cli *c, const char *path, int quiet, FILE **out)
-{
-	*out = quiet ? NULL : stderr;
-	if (path == NULL || quiet)
-		return 0;
-	if (strcmp(path, "-") == 0) {
-		*out = stdout;
-		return 0;
-	}
-	if ((*out = fopen(path, "ae")) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
-		    strerror(errno));
-		return EX_CANTCREAT;
-	}
-	return 0;
 }
 
 static int
@@ -276,7 +257,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		store_close(st);
 		return rc;
 	}
-	if ((rc = send_log_open(c, log, quiet, &o.log)) != 0)
+	if ((rc = cli_log_open(c, log, quiet, &o.log)) != 0)
 		return rc;
 	if ((rc = cli_open(c, &st)) != 0)
 		goto out;

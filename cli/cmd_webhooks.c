@@ -2,7 +2,6 @@
  * cmd_webhooks.c - postbote webhooks flush | ls: the calls the outbox
  * holds for the config's webhooks, sent now or counted.
  */
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,24 +11,6 @@
 #include "config.h"
 #include "store.h"
 #include "webhook.h"
-
-static int
-wh_log_open(struct cli *c, const char *path, int quiet, FILE **out)
-{
-	*out = quiet ? NULL : stderr;
-	if (path == NULL || quiet)
-		return 0;
-	if (strcmp(path, "-") == 0) {
-		*out = stdout;
-		return 0;
-	}
-	if ((*out = fopen(path, "ae")) == NULL) {
-		fprintf(stderr, "%s: %s: %s\n", c->prog, path,
-		    strerror(errno));
-		return EX_CANTCREAT;
-	}
-	return 0;
-}
 
 static void
 wh_flush_report(struct cli *c, const struct webhook_stats *s)
@@ -73,7 +54,7 @@ wh_flush_cmd(struct cli *c, int argc, char **argv)
 	}
 	if (cli_args(c, argc, argv, 0, "no arguments") != 0)
 		return EX_USAGE;
-	if ((rc = wh_log_open(c, log, quiet, &fp)) != 0)
+	if ((rc = cli_log_open(c, log, quiet, &fp)) != 0)
 		return rc;
 	if ((rc = cli_open(c, &st)) != 0)
 		goto out;

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dns.h"
 #include "xalloc.h"
 
@@ -623,15 +624,6 @@ dns_process_timeout(struct dns *d)
 
 /* ------------------------------------------------------------- dns_run */
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 run_wait(struct dns *d, long long deadline)
 {
@@ -639,7 +631,7 @@ run_wait(struct dns *d, long long deadline)
 	int wait = dns_timeout_ms(d);
 
 	if (deadline >= 0) {
-		left = deadline - now_ms();
+		left = deadline - clock_mono_ms();
 		if (left < 0)
 			left = 0;
 		if (wait < 0 || left < wait)
@@ -680,12 +672,12 @@ run_once(struct dns *d, long long deadline)
 int
 dns_run(struct dns *d, int timeout_ms, struct err *e)
 {
-	long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+	long long deadline = timeout_ms > 0 ? clock_mono_ms() + timeout_ms : -1;
 	size_t left;
 
 	flush_ready(d);
 	while (d->pending > 0) {
-		if (deadline >= 0 && now_ms() >= deadline) {
+		if (deadline >= 0 && clock_mono_ms() >= deadline) {
 			left = d->pending;
 			d->closing = "cancelled: out of time";
 			ares_cancel(d->ch);

@@ -1624,3 +1624,30 @@ out:
 	html_doc_close(&d);
 	return rc;
 }
+
+int
+html_escape(struct buf *out, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int rc = 0;
+
+	for (; *p != '\0' && rc == 0; p++) {
+		switch (*p) {
+		case '&': rc = buf_adds(out, "&amp;"); break;
+		case '<': rc = buf_adds(out, "&lt;"); break;
+		case '>': rc = buf_adds(out, "&gt;"); break;
+		case '"': rc = buf_adds(out, "&quot;"); break;
+		case '\'': rc = buf_adds(out, "&#39;"); break;
+		default:
+			if ((*p < 0x20 && *p != '\t' && *p != '\n') ||
+			    *p == 0x7f)
+				rc = buf_adds(out, "\xef\xbf\xbd");
+			else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+				rc = buf_adds(out, "\xef\xbf\xbd");
+				p++;
+			} else
+				rc = buf_addc(out, (char)*p);
+		}
+	}
+	return rc;
+}

@@ -62,4 +62,12 @@ void html_scan_free(struct html_scan *s);
 int html_text(const char *src, size_t len, struct buf *out,
     struct err *e) WUR;
 
+/*
+ * Appends s HTML-escaped, for text and attribute values alike: & < > " '
+ * as entities, C0 and C1 controls (parse errors in HTML) as U+FFFD.
+ * What Postbote writes as HTML itself (the unsubscribe pages, reports)
+ * goes through here; rendered templates escape in template.c.
+ */
+int html_escape(struct buf *out, const char *s) WUR;
+
 #endif

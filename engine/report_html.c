@@ -34,6 +34,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "buf.h"
+#include "html.h"
 #include "report.h"
 
 #define DASH	"\xe2\x80\x93"	/* en dash: a figure that is null */
@@ -106,35 +108,20 @@ series_at(json_t *arr, size_t i)
 
 /* ------------------------------------------------------------- writing */
 
-/* HTML-escapes s for text and attribute values alike. C0 and C1 controls
-   (parse errors in HTML) become U+FFFD; NULL is a dash. */
+/* html_escape() to fp; NULL is a dash. */
 static void
 esc(FILE *fp, const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	struct buf b;
 
 	if (s == NULL) {
 		fputs(DASH, fp);
 		return;
 	}
-	for (; *p != '\0'; p++) {
-		switch (*p) {
-		case '&': fputs("&amp;", fp); break;
-		case '<': fputs("&lt;", fp); break;
-		case '>': fputs("&gt;", fp); break;
-		case '"': fputs("&quot;", fp); break;
-		case '\'': fputs("&#39;", fp); break;
-		default:
-			if ((*p < 0x20 && *p != '\t' && *p != '\n') ||
-			    *p == 0x7f)
-				fputs("\xef\xbf\xbd", fp);
-			else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-				fputs("\xef\xbf\xbd", fp);
-				p++;
-			} else
-				putc(*p, fp);
-		}
-	}
+	buf_init(&b, 6 * strlen(s) + 1);	/* "&quot;" for '"' at most */
+	if (html_escape(&b, s) == 0 && b.len > 0)
+		fwrite(b.data, 1, b.len, fp);
+	buf_free(&b);
 }
 
 /* esc() of at most max characters of s, and an ellipsis when cut. */

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "dns.h"
 #include "scheduler.h"
@@ -205,15 +206,6 @@ static void dest_reap(struct sched *s);
 static void pump_starving(struct sched *s);
 
 /* --------------------------------------------------------------- helpers */
-
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Text for a log line: cut to fit, as every field of one is. */
 static void __attribute__((format(printf, 3, 4)))
@@ -1799,7 +1791,7 @@ loop_once(struct sched *s, int64_t *next_tick)
 	struct epoll_event evs[SCHED_EVENTS];
 	int n, i, wait;
 
-	s->now = mono_ms();
+	s->now = clock_mono_ms();
 	dest_reap(s);
 	if (!s->stopping && (s->failed || (s->sc->stop && *s->sc->stop)))
 		stop_queued(s);
@@ -1822,7 +1814,7 @@ loop_once(struct sched *s, int64_t *next_tick)
 	if (n < 0 && errno != EINTR)
 		return err_set(s->e, EX_OSERR, "epoll_wait: %s",
 		    strerror(errno));
-	s->now = mono_ms();
+	s->now = clock_mono_ms();
 	for (i = 0; i < n; i++)
 		handle(s, &evs[i]);
 	if (dns_timeout_ms(s->dns) == 0)
@@ -1848,7 +1840,7 @@ sched_setup(struct sched *s, struct err *e)
 
 	if (policies_make(s, e) < 0)
 		return -1;
-	s->now = mono_ms();
+	s->now = clock_mono_ms();
 	throttle_init(&s->global, &cfg->shape_global, s->now);
 	s->provs = xcalloc(cfg->nproviders + 1, sizeof(*s->provs));
 	s->prov_left = xcalloc(cfg->nproviders + 1, sizeof(*s->prov_left));
@@ -1893,13 +1885,13 @@ static void
 sched_drain(struct sched *s)
 {
 	struct sched_conn *c;
-	int64_t until = mono_ms() + LIMIT_SEND_QUIT_MS, dummy;
+	int64_t until = clock_mono_ms() + LIMIT_SEND_QUIT_MS, dummy;
 
-	while (s->conns != NULL && mono_ms() < until) {
+	while (s->conns != NULL && clock_mono_ms() < until) {
 		for (c = s->conns; c != NULL; c = c->next)
 			if (c->idle)
 				conn_quit(s, c);
-		dummy = mono_ms() + LIMIT_SEND_TICK_MS;
+		dummy = clock_mono_ms() + LIMIT_SEND_TICK_MS;
 		if (loop_once(s, &dummy) < 0)
 			break;
 	}
@@ -1966,7 +1958,7 @@ sched_run(const struct sched_config *sc, const struct sched_ops *ops,
 		rc = -1;
 		goto out;
 	}
-	next_tick = mono_ms() + LIMIT_SEND_TICK_MS;
+	next_tick = clock_mono_ms() + LIMIT_SEND_TICK_MS;
 	while (!(s.exhausted || s.stopping) || s.inflight > 0) {
 		if (loop_once(&s, &next_tick) < 0) {
 			rc = -1;

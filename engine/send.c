@@ -12,6 +12,7 @@
 
 #include "addr.h"
 #include "bounce.h"
+#include "clock.h"
 #include "dkim.h"
 #include "render.h"
 #include "secret.h"
@@ -151,15 +152,6 @@ send_claimed(const struct store_claimed *c, void *ctx)
 	return 0;
 }
 
-static int64_t
-send_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * A locked (SQLITE_BUSY past the busy timeout) or full store is waited
  * out: outcomes stay in the batch, loading pauses, one clear line a few
@@ -169,7 +161,7 @@ send_mono_ms(void)
 static int
 send_trouble(struct send_run *r, struct err *e)
 {
-	int64_t now = send_mono_ms();
+	int64_t now = clock_mono_ms();
 
 	if (e->code != EX_TEMPFAIL && e->code != EX_IOERR)
 		return -1;
@@ -564,7 +556,7 @@ send_state_json(struct send_run *r, struct sched *s)
 	    "failed", (json_int_t)n[SCHED_FAILED],
 	    "connections", (json_int_t)r->stats->connections,
 	    "throttle_signals", (json_int_t)r->stats->throttle_signals,
-	    "elapsed_ms", (json_int_t)(send_mono_ms() - r->started),
+	    "elapsed_ms", (json_int_t)(clock_mono_ms() - r->started),
 	    "domains", doms);
 	if (root == NULL)
 		return NULL;
@@ -582,7 +574,7 @@ send_tick(void *ctx, struct sched *s, struct err *e)
 {
 	struct send_run *r = ctx;
 	char *state;
-	int64_t now = send_mono_ms();
+	int64_t now = clock_mono_ms();
 	char holder[LIMIT_ADDR_DOMAIN + 64], status[16];
 
 	if (r->o->stop != NULL && *r->o->stop > r->stop)
@@ -764,10 +756,10 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 		render_ctx_init(&r->w[i].x);
 	r->out = xcalloc(SEND_OUT_MAX, sizeof(*r->out));
 	r->stats = &res->stats;
-	r->started = r->shown = send_mono_ms();
+	r->started = r->shown = clock_mono_ms();
 	rc = sched_run(&sc, &ops, &res->stats, e);
 	if (r->o->progress != NULL)
-		send_progress(r, NULL, send_mono_ms(), 1);
+		send_progress(r, NULL, clock_mono_ms(), 1);
 	if (rc < 0 && r->nout > 0) {
 		/* Keep what is known; the first error is the one to report. */
 		struct err ignored;
@@ -839,7 +831,7 @@ send_lease(struct send_run *r, int64_t id, struct err *e)
 		return -1;
 	}
 	r->leased = 1;
-	r->renewed = r->checked = send_mono_ms();
+	r->renewed = r->checked = clock_mono_ms();
 	return 0;
 }
 

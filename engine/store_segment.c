@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "segment.h"
 #include "store_int.h"
 #include "xalloc.h"
@@ -49,27 +50,18 @@ segment_authorize(void *ctx, int action, const char *a, const char *b,
 	}
 }
 
-static int64_t
-store_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 store_deadline_check(void *ctx)
 {
 	int64_t *deadline = ctx;
 
-	return store_mono_ms() > *deadline;
+	return clock_mono_ms() > *deadline;
 }
 
 void
 store_deadline_set(struct store *st, int64_t ms)
 {
-	st->deadline = store_mono_ms() + ms;
+	st->deadline = clock_mono_ms() + ms;
 	sqlite3_progress_handler(st->db, 10000, store_deadline_check,
 	    &st->deadline);
 }

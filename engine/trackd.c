@@ -25,6 +25,7 @@
 #include <openssl/crypto.h>
 
 #include "buf.h"
+#include "html.h"
 #include "limits.h"
 #include "store.h"
 #include "track.h"
@@ -421,24 +422,6 @@ static const struct trackd_text trackd_texts[] = {
 	"border-radius:.3rem;background:#111;color:#fff;cursor:pointer}" \
 	"button:focus-visible{outline:3px solid #1a5fb4;outline-offset:2px}"
 
-static int
-html_esc(struct buf *b, const char *s)
-{
-	int rc = 0;
-
-	for (; *s != '\0' && rc == 0; s++) {
-		switch (*s) {
-		case '<': rc = buf_adds(b, "&lt;"); break;
-		case '>': rc = buf_adds(b, "&gt;"); break;
-		case '&': rc = buf_adds(b, "&amp;"); break;
-		case '"': rc = buf_adds(b, "&quot;"); break;
-		case '\'': rc = buf_adds(b, "&#39;"); break;
-		default: rc = buf_addc(b, *s);
-		}
-	}
-	return rc;
-}
-
 /* A sentence with one %s, the value escaped. */
 static int
 html_fill(struct buf *b, const char *fmt, const char *value)
@@ -448,7 +431,7 @@ html_fill(struct buf *b, const char *fmt, const char *value)
 	if (at == NULL)
 		return buf_adds(b, fmt);
 	if (buf_add(b, fmt, (size_t)(at - fmt)) < 0 ||
-	    buf_adds(b, "<strong>") < 0 || html_esc(b, value) < 0 ||
+	    buf_adds(b, "<strong>") < 0 || html_escape(b, value) < 0 ||
 	    buf_adds(b, "</strong>") < 0)
 		return -1;
 	return buf_adds(b, at + 2);
@@ -476,7 +459,7 @@ page_head(struct buf *b, const struct trackd_text *tx, const char *title)
 	    "<meta charset=\"utf-8\">\n<meta name=\"viewport\" "
 	    "content=\"width=device-width, initial-scale=1\">\n"
 	    "<meta name=\"robots\" content=\"noindex\">\n<title>", tx->lang) <
-	    0 || html_esc(b, title) < 0)
+	    0 || html_escape(b, title) < 0)
 		return -1;
 	return buf_adds(b, "</title>\n<style>" TRACKD_STYLE "</style>\n"
 	    "</head>\n<body>\n<main>\n<h1>");
@@ -491,11 +474,11 @@ page_ask(struct buf *b, const struct trackd_text *tx,
 	char shown[LIMIT_ADDR + 8];
 
 	mask_address(t->address, shown, sizeof(shown));
-	if (page_head(b, tx, tx->title) < 0 || html_esc(b, tx->title) < 0 ||
+	if (page_head(b, tx, tx->title) < 0 || html_escape(b, tx->title) < 0 ||
 	    buf_adds(b, "</h1>\n<p>") < 0 ||
 	    html_fill(b, global ? tx->ask_all : tx->ask_list, t->list) < 0 ||
 	    buf_printf(b, "</p>\n<p>%s: <strong>", tx->address) < 0 ||
-	    html_esc(b, shown) < 0)
+	    html_escape(b, shown) < 0)
 		return -1;
 	return buf_printf(b, "</strong></p>\n<form method=\"post\">\n"
 	    "<button type=\"submit\" name=\"List-Unsubscribe\" "
@@ -508,7 +491,7 @@ page_done(struct buf *b, const struct trackd_text *tx,
     const struct feedback_target *t, int global)
 {
 	if (page_head(b, tx, tx->done_title) < 0 ||
-	    html_esc(b, tx->done_title) < 0 || buf_adds(b, "</h1>\n<p>") < 0 ||
+	    html_escape(b, tx->done_title) < 0 || buf_adds(b, "</h1>\n<p>") < 0 ||
 	    html_fill(b, global ? tx->done_all : tx->done_list, t->list) < 0)
 		return -1;
 	return buf_adds(b, "</p>\n</main>\n</body>\n</html>\n");
@@ -518,8 +501,8 @@ static int
 page_note(struct buf *b, const struct trackd_text *tx, const char *title,
     const char *text)
 {
-	if (page_head(b, tx, title) < 0 || html_esc(b, title) < 0 ||
-	    buf_adds(b, "</h1>\n<p>") < 0 || html_esc(b, text) < 0)
+	if (page_head(b, tx, title) < 0 || html_escape(b, title) < 0 ||
+	    buf_adds(b, "</h1>\n<p>") < 0 || html_escape(b, text) < 0)
 		return -1;
 	return buf_adds(b, "</p>\n</main>\n</body>\n</html>\n");
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "secret.h"
 #include "webhook.h"
 #include "xalloc.h"
@@ -85,15 +86,6 @@ wh_init(struct err *e)
 		return err_set(e, EX_SOFTWARE, "webhooks: libcurl failed to "
 		    "initialize");
 	return 0;
-}
-
-static int64_t
-wh_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ------------------------------------------------------- the pure parts */
@@ -306,7 +298,7 @@ wh_call_start(struct wh_flush *f, struct wh_call *c)
 	char sig[WEBHOOK_SIG_MAX], id[24];
 	CURL *x;
 
-	c->started = wh_mono_ms();
+	c->started = clock_mono_ms();
 	if (webhook_sign(s->key, s->len, (int64_t)time(NULL), c->body,
 	    strlen(c->body), sig, sizeof(sig)) < 0)
 		return -1;
@@ -384,7 +376,7 @@ wh_log(struct wh_flush *f, const struct wh_call *c, const char *status,
 	    "event_id=%lld attempt=%d delay=%.2f status=%s%s (%s)\n",
 	    wh_iso(now, when, sizeof(when)), f->cfg->webhooks[c->hook].name,
 	    (long long)c->id, c->type, (long long)c->event_id,
-	    c->attempts + 1, (double)(wh_mono_ms() - c->started) / 1000.0,
+	    c->attempts + 1, (double)(clock_mono_ms() - c->started) / 1000.0,
 	    status, at, c->error);
 	fputs(line, f->log);
 	fflush(f->log);
@@ -471,8 +463,8 @@ wh_stopping(struct wh_flush *f)
 	if (f->stop == NULL || !atomic_load(f->stop))
 		return 0;
 	if (f->deadline == 0)
-		f->deadline = wh_mono_ms() + WEBHOOK_STOP_GRACE_MS;
-	return wh_mono_ms() >= f->deadline;
+		f->deadline = clock_mono_ms() + WEBHOOK_STOP_GRACE_MS;
+	return clock_mono_ms() >= f->deadline;
 }
 
 /* Calls not finished when the stop's grace ends: due again at once. */
@@ -655,7 +647,7 @@ static void
 wh_complain(struct webhook_flusher *w, const struct err *e)
 {
 	FILE *fp = w->f.log != NULL ? w->f.log : stderr;
-	int64_t now = wh_mono_ms();
+	int64_t now = clock_mono_ms();
 
 	/* A locked or failing store is retried every second; one line a
 	   minute says so without flooding the log. */
@@ -689,8 +681,8 @@ wh_thread(void *arg)
 	/* The stop's last round: what the command recorded last goes out
 	   now rather than at the next flush, within the grace. */
 	if (w->f.deadline == 0)
-		w->f.deadline = wh_mono_ms() + WEBHOOK_STOP_GRACE_MS;
-	if (wh_mono_ms() < w->f.deadline && wh_run(&w->f, store_now_ms(),
+		w->f.deadline = clock_mono_ms() + WEBHOOK_STOP_GRACE_MS;
+	if (clock_mono_ms() < w->f.deadline && wh_run(&w->f, store_now_ms(),
 	    &e) < 0)
 		wh_complain(w, &e);
 	return NULL;

@@ -76,7 +76,7 @@ trap 'kill $smtpd $track $dns 2>/dev/null' EXIT
 for _ in $(seq 50); do [ -s "$dir/smtpd.port" ] && break; sleep 0.1; done
 port=$(cat "$dir/smtpd.port")
 # A free port for the tracking server of step 14: the links point there.
-tport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tport=$(/usr/bin/python3 "$top/tests/tools/free_port.py")
 # machine_seconds 0: the demo opens its links within seconds of sending,
 # which would otherwise count as a scanner's.
 cat > "$POSTBOTE_CONFIG" <<JSON
@@ -191,7 +191,7 @@ run campaign show december
 step "16. list hygiene, with a local DNS server (dnsmasq) answering for the demo domains, and four more sign-ups"
 # The demo's domains get an MX; example.io has a null MX, and gmial.com
 # and tiny.example.io do not exist (NXDOMAIN), as a typo's domain would.
-dport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+dport=$(/usr/bin/python3 "$top/tests/tools/free_port.py")
 set -- --mx-host=mailinator.com,mx.demo.example,10
 for d in example.com example.net example.org example.ch mail.example.de \
     post.example.at corp.example.co.uk xn--bcher-kva.example; do

@@ -63,12 +63,7 @@ store_sum() { sqlite3 "$POSTBOTE_DB" .dump | md5sum; }
 
 done_testing() { echo "1..$_n"; }
 
-# A loopback port free now for UDP and TCP both (dnsmasq binds the two;
-# a test server, TCP). Another run may take it before we bind: callers
-# that can, retry.
-free_port() {
-	/usr/bin/python3 -c 'import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-p = u.getsockname()[1]
-t = socket.socket(); t.bind(("127.0.0.1", p)); print(p)'
-}
+# A loopback port free now for UDP and TCP, below the ephemeral range
+# (tools/free_port.py says why). Another run may take it before we bind:
+# callers that can, retry.
+free_port() { /usr/bin/python3 "$TESTS/tools/free_port.py"; }

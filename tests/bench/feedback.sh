@@ -15,7 +15,7 @@ mkdir -p "$d"
 N=${BENCH_FEEDBACK_N:-20000}
 export POSTBOTE_DB="$d/f.db"
 export POSTBOTE_CONFIG="$d/postbote.json"
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(/usr/bin/python3 "$top/tests/tools/free_port.py")
 cat > "$POSTBOTE_CONFIG" <<JSON
 { "tracking": { "base_url": "http://127.0.0.1:$port", "machine_seconds": 0 },
   "bounces": { "return_path_domain": "bounce.bench.example" } }

@@ -58,7 +58,9 @@ serve() {
 		sleep 0.05
 	done
 	saddr[$_sv]=$(sed -n "s/^listening on //p" "$_sv.err")
-	[ -n "${saddr[$_sv]}" ]
+	[ -n "${saddr[$_sv]}" ] && return 0
+	sed 's/^/#   /' "$_sv.err" | head -5
+	return 1
 }
 
 # cfg FILE SMTP_PORT BASE MACHINE_SECONDS
@@ -124,9 +126,15 @@ EOF
 HREF0='https://shop.example.com/offer?a=1&b=%C3%A4#top'
 HREF1='https://example.org/second'
 
+# The server takes a port of its own first and the campaign's URLs name
+# it: a port chosen beforehand could be taken by then.
 start mx
-TP=$(free_port)
-cfg human.json "${port[mx]}" "http://127.0.0.1:$TP" 0
+cfg human.json "${port[mx]}" "http://127.0.0.1:1" 0
+check "track serve starts and says where it listens" serve h human.json \
+    --listen 127.0.0.1:0
+H=http://${saddr[h]}
+TP=${saddr[h]##*:}
+cfg human.json "${port[mx]}" "$H" 0
 camp c1 l1 ann@a.test bob@b.test cid@c.test dan@d.test eve@e.test \
     fay@f.test
 "$PB" --config human.json send c1 --no-dkim >send1.out 2>send1.err
@@ -139,10 +147,8 @@ eq "six messages with a pixel, two links and List-Unsubscribe" \
 url() { awk -F'\t' -v a="$1" -v f="$2" '$1 == a { print $f }' urls.tsv; }
 link() { url "$1" 4 | cut -d' ' -f$(($2 + 1)); }
 
-check "track serve starts and says where it listens" serve h human.json \
-    --listen "127.0.0.1:$TP"
-eq "... on the --listen address" "${saddr[h]}" "127.0.0.1:$TP"
-H=http://${saddr[h]}
+eq "... on the --listen address, its port chosen by the system" \
+    "$(grep -c "^listening on 127\.0\.0\.1:[1-9][0-9]*\$" h.err)" 1
 
 # ------------------------------------------------------------------ health
 curl -s -D hz.h -o hz.b "$H/healthz"

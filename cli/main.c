@@ -13,7 +13,6 @@
 
 #include "cli.h"
 #include "config.h"
-#include "san_opendkim.h"
 
 #define POSTBOTE_VERSION "0.1.0"
 

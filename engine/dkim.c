@@ -1,16 +1,19 @@
 /*
- * dkim.c - DKIM signing with libopendkim, keys with OpenSSL; see dkim.h.
+ * dkim.c - DKIM signing with OpenSSL, and its keys; see dkim.h.
  *
- * libopendkim does the canonicalization, hashing and the signature
- * header; this file chooses the key, checks what goes in and what comes
- * out, and owns the keys. A signer holds one library handle with the
- * header list set on it, and a table of domains sorted for bsearch().
+ * Relaxed canonicalization (RFC 6376 3.4.2, 3.4.4) is done here, the
+ * hashing and signing by OpenSSL. A signer holds each key parsed once and
+ * a table of domains sorted for bsearch(); a struct dkim_ctx holds what
+ * one thread reuses from message to message: its own copy of each key
+ * with the signing context set up on it, the SHA-256 context and the
+ * scratch buffers.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -20,7 +23,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <opendkim/dkim.h>
 
 #include "addr.h"
 #include "dkim.h"
@@ -30,11 +32,8 @@
 #define DKIM_RSA_DEFAULT	2048
 #define DKIM_TXT_STRING		255	/* RFC 1035 3.3.14 character-string */
 
-/*
- * The fields signed, wherever present (RFC 6376 5.4.1 lists what SHOULD
- * be). libopendkim compiles the list into one regular expression on the
- * library handle, once; dkim_signhdrs() would compile it per message.
- */
+/* The fields signed, wherever present (RFC 6376 5.4.1 lists what SHOULD
+ * be). */
 static const char *dkim_sign_fields[] = {
 	"From", "To", "Subject", "Date", "Message-ID", "MIME-Version",
 	"Content-Type", "List-Unsubscribe", "List-Unsubscribe-Post",
@@ -44,11 +43,14 @@ static const char *dkim_sign_fields[] = {
 /* Listed in h= once more than they occur: none can be added later. */
 static const char *dkim_oversign_fields[] = { "From", "Subject", NULL };
 
+#define DKIM_WIDTH	78	/* the signature's lines, folded (RFC 5322 2.1.1) */
+#define DKIM_SIG_MAX	512	/* octets of a 4096-bit RSA signature */
+
 struct dkim_key {
 	enum dkim_algorithm alg;
 	char selector[LIMIT_DKIM_SELECTOR + 1];
-	char *pem;		/* PKCS#8, as libopendkim parses it */
-	size_t pem_len;
+	EVP_PKEY *pk;
+	int slot;		/* its place in each struct dkim_ctx */
 };
 
 struct dkim_domain {
@@ -57,10 +59,43 @@ struct dkim_domain {
 };
 
 struct dkim_signer {
-	DKIM_LIB *lib;
 	struct dkim_domain *domains;	/* sorted by name */
 	int ndomains;
 	int nkeys;
+	EVP_MD *sha256;			/* fetched once, not per message */
+};
+
+/*
+ * One thread's copy of a key. RSA: a context made ready for PKCS#1 v1.5
+ * with SHA-256 once, then used for every signature; its own key object,
+ * so the RSA blinding state is the thread's and takes no lock. Ed25519
+ * signs in one shot, which ends a context: a ready template is copied
+ * per message instead of fetching the algorithm again.
+ */
+struct dkim_slot {
+	EVP_PKEY *pk;
+	EVP_PKEY_CTX *rsa;
+	EVP_MD_CTX *ed;
+};
+
+struct dkim_field {
+	const char *p;		/* the field, its CRLF included */
+	size_t n;
+	size_t name;		/* the name's length, WSP before ':' left out */
+	int used;		/* picked for h= already */
+};
+
+struct dkim_ctx {
+	const struct dkim_signer *s;
+	struct dkim_slot *slot;		/* nkeys, each made at first use */
+	EVP_MD_CTX *md;			/* SHA-256 of the body, the header */
+	EVP_MD_CTX *ed;			/* the Ed25519 template's copy */
+	struct dkim_field *field;	/* LIMIT_DKIM_FIELDS */
+	struct buf hlist;		/* h=, unfolded */
+	struct buf fields;		/* the signed fields, canonical */
+	struct buf sig;			/* one DKIM-Signature field */
+	struct buf canon;		/* ... canonical, b= empty */
+	struct buf line;		/* a body line rewritten */
 };
 
 /* ------------------------------------------------------------ algorithms */
@@ -206,7 +241,7 @@ dkim_key_check(EVP_PKEY *pk, enum dkim_algorithm alg, const char *path,
 
 /* The key as PKCS#8 PEM text in a fresh string, whatever the file had. */
 static int
-dkim_key_pem(EVP_PKEY *pk, struct dkim_key *k, struct err *e)
+dkim_key_pem(EVP_PKEY *pk, char **pem, size_t *len, struct err *e)
 {
 	BIO *mem = BIO_new(BIO_s_mem());
 	char *p;
@@ -217,8 +252,8 @@ dkim_key_pem(EVP_PKEY *pk, struct dkim_key *k, struct err *e)
 		BIO_free(mem);
 		return err_set(e, EX_SOFTWARE, "OpenSSL cannot write the key");
 	}
-	k->pem = xstrndup(p, (size_t)n);
-	k->pem_len = (size_t)n;
+	*pem = xstrndup(p, (size_t)n);
+	*len = (size_t)n;
 	BIO_free(mem);
 	return 0;
 }
@@ -242,10 +277,11 @@ dkim_key_load(const struct dkim_key_conf *c, enum dkim_algorithm alg,
 		    "private key", c->key_file);
 		goto out;
 	}
-	if (dkim_key_check(pk, alg, c->key_file, e) < 0 ||
-	    dkim_key_pem(pk, k, e) < 0)
+	if (dkim_key_check(pk, alg, c->key_file, e) < 0)
 		goto out;
 	k->alg = alg;
+	k->pk = pk;
+	pk = NULL;
 	rc = 0;
 out:
 	ERR_clear_error();
@@ -262,9 +298,7 @@ dkim_key_free(struct dkim_key *k)
 {
 	if (k == NULL)
 		return;
-	if (k->pem != NULL)
-		OPENSSL_cleanse(k->pem, k->pem_len);
-	free(k->pem);
+	EVP_PKEY_free(k->pk);	/* clears the key material */
 	free(k);
 }
 
@@ -312,10 +346,6 @@ dkim_signer_add(struct dkim_signer *s, const struct dkim_key_conf *c,
 	if (dkim_algorithm_parse(c->algorithm, &alg) < 0)
 		return err_set(e, EX_CONFIG, "algorithm \"%.80s\" is neither "
 		    "rsa-sha256 nor ed25519-sha256", c->algorithm);
-	if (alg == DKIM_ED25519_SHA256 &&
-	    !dkim_libfeature(s->lib, DKIM_FEATURE_ED25519))
-		return err_set(e, EX_CONFIG, "this libopendkim cannot sign "
-		    "with ed25519-sha256");
 	d = dkim_domain_get(s, name);
 	if (d->key[alg] != NULL)
 		return err_set(e, EX_CONFIG, "a second %s key for %s",
@@ -326,22 +356,9 @@ dkim_signer_add(struct dkim_signer *s, const struct dkim_key_conf *c,
 		dkim_key_free(k);
 		return -1;
 	}
+	k->slot = s->nkeys++;
 	d->key[alg] = k;
-	s->nkeys++;
 	return 0;
-}
-
-static int
-dkim_lib_setup(DKIM_LIB *lib)
-{
-	unsigned int flags = DKIM_LIBFLAGS_NONE;	/* no SIGNLEN: no l= */
-
-	return dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
-	    sizeof(flags)) != DKIM_STAT_OK ||
-	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS,
-	    dkim_sign_fields, sizeof(char **)) != DKIM_STAT_OK ||
-	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS,
-	    dkim_oversign_fields, sizeof(char **)) != DKIM_STAT_OK ? -1 : 0;
 }
 
 int
@@ -352,10 +369,9 @@ dkim_signer_open(const struct dkim_key_conf *keys, int n,
 	int i;
 
 	*out = NULL;
-	if ((s->lib = dkim_init(NULL, NULL)) == NULL ||
-	    dkim_lib_setup(s->lib) < 0) {
+	if ((s->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
 		dkim_signer_close(s);
-		return err_set(e, EX_SOFTWARE, "libopendkim does not start");
+		return err_set(e, EX_SOFTWARE, "OpenSSL has no SHA-256");
 	}
 	for (i = 0; i < n; i++)
 		if (dkim_signer_add(s, &keys[i], e) < 0) {
@@ -383,8 +399,7 @@ dkim_signer_close(struct dkim_signer *s)
 		dkim_key_free(s->domains[i].key[1]);
 	}
 	free(s->domains);
-	if (s->lib != NULL)
-		dkim_close(s->lib);
+	EVP_MD_free(s->sha256);
 	free(s);
 }
 
@@ -561,6 +576,142 @@ dkim_from_domain(const char *msg, size_t len, char *out, size_t n,
 	return 0;
 }
 
+/* ------------------------------------------------------ canonicalization */
+
+/* RFC 6376 3.4.2: lower-case name, ":", the value unfolded, each run of
+ * WSP one SP, none before or after the value; no CRLF. */
+static int
+dkim_canon_field(const char *f, size_t n, struct buf *out)
+{
+	const char *colon = memchr(f, ':', n), *end = f + n;
+	size_t name = colon != NULL ? (size_t)(colon - f) : n;
+	char *w;
+	int ws = 0, started = 0;
+
+	while (name > 0 && (f[name - 1] == ' ' || f[name - 1] == '\t'))
+		name--;
+	if (buf_reserve(out, n + 1) < 0)
+		return -1;
+	w = out->data + out->len;
+	for (size_t i = 0; i < name; i++)
+		*w++ = (char)tolower((unsigned char)f[i]);
+	*w++ = ':';
+	for (f = colon != NULL ? colon + 1 : end; f < end; f++) {
+		if (*f == '\r' || *f == '\n')
+			continue;	/* unfolding: the WSP after stays */
+		if (*f == ' ' || *f == '\t') {
+			ws = 1;
+			continue;
+		}
+		if (ws && started)
+			*w++ = ' ';
+		ws = 0;
+		started = 1;
+		*w++ = *f;
+	}
+	out->len = (size_t)(w - out->data);
+	return 0;
+}
+
+/* Whether a body line (without its CRLF) is already relaxed-canonical:
+ * no HTAB, no two SPs in a row, no SP at its end. */
+static int
+dkim_line_clean(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n > 0 && p[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (p[i] == '\t' || (p[i] == ' ' && i + 1 < n && p[i + 1] == ' '))
+			return 0;
+	return 1;
+}
+
+/* RFC 6376 3.4.4 for one line that is not clean; its length after. */
+static size_t
+dkim_canon_line(const char *p, size_t n, char *w)
+{
+	size_t i, o = 0;
+	int ws = 0;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == ' ' || p[i] == '\t') {
+			ws = 1;
+			continue;
+		}
+		if (ws)
+			w[o++] = ' ';
+		ws = 0;
+		w[o++] = p[i];
+	}
+	return o;
+}
+
+/* Hashes the run of lines that needed no change, if one is open. */
+static int
+dkim_run_flush(EVP_MD_CTX *md, const char **run, const char *upto)
+{
+	int ok = *run == NULL || EVP_DigestUpdate(md, *run, (size_t)(upto - *run));
+
+	*run = NULL;
+	return ok ? 0 : -1;
+}
+
+/*
+ * The relaxed body hash (RFC 6376 3.4.4, 3.7): lines already canonical
+ * are hashed where they lie, in runs; only a line with stray WSP is
+ * rewritten, into scratch. Empty lines are counted and hashed only once
+ * a line with text follows, so those at the end drop out; an empty body
+ * hashes as nothing.
+ */
+static int
+dkim_body_hash(EVP_MD_CTX *md, const EVP_MD *sha256, const char *p,
+    const char *end, struct buf *scratch, unsigned char *dgst)
+{
+	const char *run = NULL, *eol, *next, *text;
+	unsigned int dlen;
+	size_t n, empty = 0;
+	int clean;
+
+	if (!EVP_DigestInit_ex2(md, sha256, NULL))
+		return -1;
+	for (; p < end; p = next) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		next = eol != NULL ? eol + 1 : end;
+		n = (size_t)((eol != NULL ? eol - 1 : end) - p);
+		text = p;
+		if (!(clean = dkim_line_clean(p, n))) {
+			if (buf_reserve(scratch, n) < 0)
+				return -1;
+			n = dkim_canon_line(p, n, scratch->data);
+			text = scratch->data;
+		}
+		if (n == 0) {
+			if (dkim_run_flush(md, &run, p) < 0)
+				return -1;
+			empty++;
+			continue;
+		}
+		for (; empty > 0; empty--)
+			if (!EVP_DigestUpdate(md, "\r\n", 2))
+				return -1;
+		if (clean && eol != NULL) {
+			if (run == NULL)
+				run = p;
+			continue;
+		}
+		/* Rewritten, or the last line and without its CRLF. */
+		if (dkim_run_flush(md, &run, p) < 0 ||
+		    !EVP_DigestUpdate(md, text, n) ||
+		    !EVP_DigestUpdate(md, "\r\n", 2))
+			return -1;
+	}
+	if (dkim_run_flush(md, &run, end) < 0)
+		return -1;
+	return EVP_DigestFinal_ex(md, dgst, &dlen) ? 0 : -1;
+}
+
 /* -------------------------------------------------------------- signing */
 
 /* mime.h's messages end every line in CRLF; anything else is a bug. */
@@ -582,72 +733,324 @@ dkim_check_crlf(const char *msg, size_t len, struct err *e)
 	return 0;
 }
 
-/* "DKIM-Signature: " and the folded value with every line end as CRLF. */
+/* Indexes the header fields; *body is where the body starts. */
 static int
-dkim_put_header(struct buf *out, const unsigned char *h, size_t n)
+dkim_fields(const char *msg, size_t len, struct dkim_field *f, int *nf,
+    size_t *body, struct err *e)
 {
-	size_t i;
+	size_t i = 0, end;
+	const char *colon;
 
-	if (buf_adds(out, DKIM_SIGNHEADER ": ") < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (h[i] == '\r')
+	*nf = 0;
+	while (i < len && msg[i] != '\r') {
+		if (*nf == LIMIT_DKIM_FIELDS)
+			return err_set(e, EX_DATAERR, "the message has more "
+			    "than %d header fields", LIMIT_DKIM_FIELDS);
+		end = dkim_field_end(msg, len, i);
+		f[*nf].p = msg + i;
+		f[*nf].n = end - i;
+		colon = memchr(msg + i, ':', end - i);
+		f[*nf].name = colon != NULL ? (size_t)(colon - msg) - i : 0;
+		while (f[*nf].name > 0 && (msg[i + f[*nf].name - 1] == ' ' ||
+		    msg[i + f[*nf].name - 1] == '\t'))
+			f[*nf].name--;
+		f[*nf].used = 0;
+		(*nf)++;
+		i = end;
+	}
+	*body = i + 2 <= len ? i + 2 : len;	/* past the empty line */
+	return 0;
+}
+
+static int
+dkim_signed_name(const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; dkim_sign_fields[i] != NULL; i++)
+		if (strlen(dkim_sign_fields[i]) == n &&
+		    strncasecmp(dkim_sign_fields[i], name, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * h= and the signed fields' canonical text, which every signature of the
+ * message shares. h= lists the signed fields present, in message order,
+ * then the over-signed names; a verifier takes the instances of a name
+ * bottom-up (RFC 6376 5.4.2), and so does the hashing here.
+ */
+static int
+dkim_header_list(struct dkim_field *f, int nf, struct buf *h,
+    struct buf *canon)
+{
+	int i, j;
+
+	for (i = 0; i < nf; i++) {
+		if (!dkim_signed_name(f[i].p, f[i].name))
 			continue;
-		if (h[i] == '\n' && buf_addc(out, '\r') < 0)
+		if ((h->len > 0 && buf_addc(h, ':') < 0) ||
+		    buf_add(h, f[i].p, f[i].name) < 0)
 			return -1;
-		if (buf_addc(out, (char)h[i]) < 0)
+		/* The last unused instance of the same name. */
+		for (j = nf - 1; j >= 0; j--)
+			if (!f[j].used && f[j].name == f[i].name &&
+			    strncasecmp(f[j].p, f[i].p, f[i].name) == 0)
+				break;
+		f[j].used = 1;
+		if (dkim_canon_field(f[j].p, f[j].n, canon) < 0 ||
+		    buf_add(canon, "\r\n", 2) < 0)
 			return -1;
 	}
-	return buf_add(out, "\r\n", 2);
+	for (i = 0; dkim_oversign_fields[i] != NULL; i++)
+		if ((h->len > 0 && buf_addc(h, ':') < 0) ||
+		    buf_adds(h, dkim_oversign_fields[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* Appends one tag, on this line when it fits, else on a folded one. */
+static int
+dkim_tag(struct buf *b, size_t *col, const char *t, size_t n, int space)
+{
+	if (*col + (space ? 1 : 0) + n > DKIM_WIDTH) {
+		if (buf_add(b, "\r\n\t", 3) < 0)
+			return -1;
+		*col = 1;
+	} else if (space) {
+		if (buf_addc(b, ' ') < 0)
+			return -1;
+		(*col)++;
+	}
+	*col += n;
+	return buf_add(b, t, n);
+}
+
+/* The field up to "b=": the part a signature covers (RFC 6376 3.7). */
+static int
+dkim_sig_head(struct buf *b, size_t *col, const struct dkim_domain *d,
+    const struct dkim_key *k, const struct buf *hlist, const char *bh)
+{
+	char t[LIMIT_ADDR_DOMAIN + 32];
+	const char *p, *colon, *end = hlist->data + hlist->len;
+	int n;
+
+	buf_reset(b);
+	if (buf_adds(b, "DKIM-Signature: v=1;") < 0)
+		return -1;
+	*col = b->len;
+	n = snprintf(t, sizeof(t), "a=%s;", dkim_algorithm_name(k->alg));
+	if (dkim_tag(b, col, t, (size_t)n, 1) < 0 ||
+	    dkim_tag(b, col, "c=relaxed/relaxed;", 18, 1) < 0)
+		return -1;
+	n = snprintf(t, sizeof(t), "d=%s;", d->name);
+	if (dkim_tag(b, col, t, (size_t)n, 1) < 0)
+		return -1;
+	n = snprintf(t, sizeof(t), "s=%s;", k->selector);
+	if (dkim_tag(b, col, t, (size_t)n, 1) < 0)
+		return -1;
+	n = snprintf(t, sizeof(t), "t=%lld;", (long long)time(NULL));
+	if (dkim_tag(b, col, t, (size_t)n, 1) < 0)
+		return -1;
+	/* h= folds between names: FWS may stand around each ':'. */
+	for (p = hlist->data; p < end; p = colon + 1) {
+		colon = memchr(p, ':', (size_t)(end - p));
+		if (colon == NULL)
+			colon = end;
+		n = snprintf(t, sizeof(t), "%s%.*s%c", p == hlist->data ?
+		    "h=" : "", (int)(colon - p), p, colon == end ? ';' : ':');
+		if (dkim_tag(b, col, t, (size_t)n, p == hlist->data) < 0)
+			return -1;
+	}
+	n = snprintf(t, sizeof(t), "bh=%s;", bh);
+	return dkim_tag(b, col, t, (size_t)n, 1) < 0 ||
+	    dkim_tag(b, col, "b=", 2, 1) < 0 ? -1 : 0;
+}
+
+/* The signature's base64, folded, and the field's CRLF. */
+static int
+dkim_sig_tail(struct buf *b, size_t col, const unsigned char *sig,
+    size_t siglen)
+{
+	char b64[(DKIM_SIG_MAX + 2) / 3 * 4 + 1];
+	size_t i, n, len;
+
+	len = (size_t)EVP_EncodeBlock((unsigned char *)b64, sig, (int)siglen);
+	for (i = 0; i < len; i += n) {
+		if (col >= DKIM_WIDTH) {
+			if (buf_add(b, "\r\n\t", 3) < 0)
+				return -1;
+			col = 1;
+		}
+		n = DKIM_WIDTH - col < len - i ? DKIM_WIDTH - col : len - i;
+		if (buf_add(b, b64 + i, n) < 0)
+			return -1;
+		col += n;
+	}
+	return buf_add(b, "\r\n", 2);
+}
+
+/* The thread's copy of key k, made ready at its first use. */
+static struct dkim_slot *
+dkim_slot(struct dkim_ctx *x, const struct dkim_key *k)
+{
+	struct dkim_slot *sl = &x->slot[k->slot];
+
+	if (sl->pk != NULL)
+		return sl;
+	if ((sl->pk = EVP_PKEY_dup(k->pk)) == NULL)
+		return NULL;
+	if (k->alg == DKIM_RSA_SHA256) {
+		if ((sl->rsa = EVP_PKEY_CTX_new_from_pkey(NULL, sl->pk,
+		    NULL)) == NULL || EVP_PKEY_sign_init(sl->rsa) <= 0 ||
+		    EVP_PKEY_CTX_set_rsa_padding(sl->rsa,
+		    RSA_PKCS1_PADDING) <= 0 ||
+		    EVP_PKEY_CTX_set_signature_md(sl->rsa, x->s->sha256) <= 0)
+			goto fail;
+	} else if ((sl->ed = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit_ex(sl->ed, NULL, NULL, NULL, NULL, sl->pk,
+	    NULL) != 1)
+		goto fail;
+	return sl;
+fail:
+	EVP_PKEY_CTX_free(sl->rsa);
+	EVP_MD_CTX_free(sl->ed);
+	EVP_PKEY_free(sl->pk);
+	memset(sl, 0, sizeof(*sl));
+	return NULL;
+}
+
+/* RSA: PKCS#1 v1.5 over the SHA-256 of the header data. Ed25519
+ * (RFC 8463 3): PureEdDSA over that SHA-256 value itself. */
+static int
+dkim_sign_digest(struct dkim_ctx *x, const struct dkim_key *k,
+    const unsigned char *dgst, unsigned char *sig, size_t *siglen)
+{
+	struct dkim_slot *sl = dkim_slot(x, k);
+
+	*siglen = DKIM_SIG_MAX;
+	if (sl == NULL)
+		return -1;
+	if (k->alg == DKIM_RSA_SHA256)
+		return EVP_PKEY_sign(sl->rsa, sig, siglen, dgst, 32) == 1 ?
+		    0 : -1;
+	return EVP_MD_CTX_copy_ex(x->ed, sl->ed) == 1 &&
+	    EVP_DigestSign(x->ed, sig, siglen, dgst, 32) == 1 ? 0 : -1;
 }
 
 static int
-dkim_fail(DKIM *dk, DKIM_STAT st, const char *what, const char *domain,
-    struct err *e)
+dkim_sign_one(struct dkim_ctx *x, const struct dkim_domain *d,
+    const struct dkim_key *k, const struct buf *hlist, const char *bh,
+    struct buf *out)
 {
-	const char *why = dk != NULL ? dkim_geterror(dk) : NULL;
+	unsigned char dgst[EVP_MAX_MD_SIZE], sig[DKIM_SIG_MAX];
+	size_t col, siglen;
+	unsigned int dlen;
 
-	return err_set(e, EX_SOFTWARE, "DKIM signing for %s: %s: %s", domain,
-	    what, why != NULL && *why != '\0' ? why : dkim_getresultstr(st));
+	buf_reset(&x->canon);
+	if (dkim_sig_head(&x->sig, &col, d, k, hlist, bh) < 0 ||
+	    dkim_canon_field(x->sig.data, x->sig.len, &x->canon) < 0)
+		return -1;
+	if (!EVP_DigestInit_ex2(x->md, x->s->sha256, NULL) ||
+	    !EVP_DigestUpdate(x->md, x->fields.data, x->fields.len) ||
+	    !EVP_DigestUpdate(x->md, x->canon.data, x->canon.len) ||
+	    !EVP_DigestFinal_ex(x->md, dgst, &dlen) ||
+	    dkim_sign_digest(x, k, dgst, sig, &siglen) < 0 ||
+	    dkim_sig_tail(&x->sig, col, sig, siglen) < 0)
+		return -1;
+	return buf_add(out, x->sig.data, x->sig.len);
 }
 
-static int
-dkim_sign_one(const struct dkim_signer *s, const char *domain,
-    const struct dkim_key *k, const char *msg, size_t len, struct buf *out,
-    struct err *e)
+struct dkim_ctx *
+dkim_ctx_new(const struct dkim_signer *s)
 {
-	unsigned char *hdr;
-	size_t hlen;
-	DKIM_STAT st;
-	DKIM *dk;
-	int rc = -1;
+	struct dkim_ctx *x = xcalloc(1, sizeof(*x));
 
-	dk = dkim_sign(s->lib, (const unsigned char *)"postbote", NULL,
-	    (dkim_sigkey_t)k->pem, (const unsigned char *)k->selector,
-	    (const unsigned char *)domain, DKIM_CANON_RELAXED,
-	    DKIM_CANON_RELAXED, k->alg == DKIM_RSA_SHA256 ?
-	    DKIM_SIGN_RSASHA256 : DKIM_SIGN_ED25519SHA256, -1, &st);
-	if (dk == NULL)
-		return dkim_fail(NULL, st, "dkim_sign", domain, e);
-	/* dkim_chunk() only reads the bytes; its prototype is not const. */
-	if ((st = dkim_chunk(dk, (unsigned char *)(uintptr_t)msg, len)) !=
-	    DKIM_STAT_OK || (st = dkim_chunk(dk, NULL, 0)) != DKIM_STAT_OK) {
-		dkim_fail(dk, st, "the message", domain, e);
+	x->s = s;
+	x->slot = xcalloc((size_t)(s->nkeys > 0 ? s->nkeys : 1),
+	    sizeof(*x->slot));
+	if ((x->md = EVP_MD_CTX_new()) == NULL ||
+	    (x->ed = EVP_MD_CTX_new()) == NULL)
+		abort();	/* out of memory, as xmalloc() treats it */
+	x->field = xcalloc(LIMIT_DKIM_FIELDS, sizeof(*x->field));
+	buf_init(&x->hlist, LIMIT_DKIM_SIGNATURES);
+	buf_init(&x->fields, LIMIT_MESSAGE);
+	buf_init(&x->sig, LIMIT_DKIM_SIGNATURES);
+	buf_init(&x->canon, LIMIT_DKIM_SIGNATURES);
+	buf_init(&x->line, LIMIT_MESSAGE);
+	return x;
+}
+
+void
+dkim_ctx_free(struct dkim_ctx *x)
+{
+	int i;
+
+	if (x == NULL)
+		return;
+	for (i = 0; i < x->s->nkeys; i++) {
+		EVP_PKEY_CTX_free(x->slot[i].rsa);
+		EVP_MD_CTX_free(x->slot[i].ed);
+		EVP_PKEY_free(x->slot[i].pk);
+	}
+	free(x->slot);
+	free(x->field);
+	buf_free(&x->hlist);
+	EVP_MD_CTX_free(x->md);
+	EVP_MD_CTX_free(x->ed);
+	buf_free(&x->fields);
+	buf_free(&x->sig);
+	buf_free(&x->canon);
+	buf_free(&x->line);
+	free(x);
+}
+
+int
+dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
+    struct buf *out, struct err *e)
+{
+	char domain[LIMIT_ADDR_DOMAIN + 1];
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	char bh64[((EVP_MAX_MD_SIZE + 2) / 3) * 4 + 1];
+	const struct dkim_domain *d;
+	size_t was = out->len, body = 0;
+	int i, nf, rc = -1;
+
+	if (dkim_check_crlf(msg, len, e) < 0 ||
+	    dkim_from_domain(msg, len, domain, sizeof(domain), e) < 0)
+		return -1;
+	if ((d = dkim_signer_find(x->s, domain)) == NULL)
+		return err_set(e, EX_CONFIG, "no DKIM key for the From domain "
+		    "%s (nor for a parent domain)", domain);
+	buf_reset(&x->hlist);
+	buf_reset(&x->fields);
+	if (dkim_fields(msg, len, x->field, &nf, &body, e) < 0)
+		goto out;
+	if (dkim_header_list(x->field, nf, &x->hlist, &x->fields) < 0 ||
+	    dkim_body_hash(x->md, x->s->sha256, msg + body, msg + len,
+	    &x->line, bh) < 0) {
+		err_set(e, EX_SOFTWARE, "DKIM signing for %s: the message "
+		    "does not fit, or OpenSSL fails", d->name);
 		goto out;
 	}
-	if ((st = dkim_eom(dk, NULL)) != DKIM_STAT_OK ||
-	    (st = dkim_getsighdr_d(dk, strlen(DKIM_SIGNHEADER) + 2, &hdr,
-	    &hlen)) != DKIM_STAT_OK) {
-		dkim_fail(dk, st, "the signature", domain, e);
-		goto out;
-	}
-	if (dkim_put_header(out, hdr, hlen) < 0)
-		err_set(e, EX_SOFTWARE, "DKIM signatures for %s exceed the "
-		    "buffer", domain);
-	else
-		rc = 0;
+	EVP_EncodeBlock((unsigned char *)bh64, bh, 32);
+	for (i = 0; i < 2; i++)
+		if (d->key[i] != NULL &&
+		    dkim_sign_one(x, d, d->key[i], &x->hlist, bh64, out) < 0) {
+			err_set(e, EX_SOFTWARE, "DKIM signing for %s with %s: "
+			    "OpenSSL fails, or the signatures exceed %d bytes",
+			    d->name, dkim_algorithm_name((enum dkim_algorithm)i),
+			    LIMIT_DKIM_SIGNATURES);
+			goto out;
+		}
+	rc = 0;
 out:
-	dkim_free(dk);
+	if (rc < 0) {
+		out->len = was;
+		if (out->data != NULL)
+			out->data[was] = '\0';
+	}
+	ERR_clear_error();
 	return rc;
 }
 
@@ -655,28 +1058,11 @@ int
 dkim_signer_sign(const struct dkim_signer *s, const char *msg, size_t len,
     struct buf *out, struct err *e)
 {
-	char domain[LIMIT_ADDR_DOMAIN + 1];
-	const struct dkim_domain *d;
-	size_t was = out->len;
-	int i;
+	struct dkim_ctx *x = dkim_ctx_new(s);
+	int rc = dkim_ctx_sign(x, msg, len, out, e);
 
-	if (dkim_check_crlf(msg, len, e) < 0 ||
-	    dkim_from_domain(msg, len, domain, sizeof(domain), e) < 0)
-		return -1;
-	if ((d = dkim_signer_find(s, domain)) == NULL)
-		return err_set(e, EX_CONFIG, "no DKIM key for the From domain "
-		    "%s (nor for a parent domain)", domain);
-	for (i = 0; i < 2; i++) {
-		if (d->key[i] == NULL)
-			continue;
-		if (dkim_sign_one(s, d->name, d->key[i], msg, len, out, e) < 0) {
-			out->len = was;
-			if (out->data != NULL)
-				out->data[was] = '\0';
-			return -1;
-		}
-	}
-	return 0;
+	dkim_ctx_free(x);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- keygen */
@@ -761,10 +1147,11 @@ dkim_write_all(int fd, const char *p, size_t n)
 static int
 dkim_write_key(const char *path, EVP_PKEY *pk, struct err *e)
 {
-	struct dkim_key k = { 0 };
+	char *pem = NULL;
+	size_t len = 0;
 	int fd, rc = 0;
 
-	if (dkim_key_pem(pk, &k, e) < 0)
+	if (dkim_key_pem(pk, &pem, &len, e) < 0)
 		return -1;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
@@ -773,7 +1160,7 @@ dkim_write_key(const char *path, EVP_PKEY *pk, struct err *e)
 		    errno == EEXIST ? "; not overwriting a key" : "");
 		goto out;
 	}
-	if (fchmod(fd, 0600) < 0 || dkim_write_all(fd, k.pem, k.pem_len) < 0 ||
+	if (fchmod(fd, 0600) < 0 || dkim_write_all(fd, pem, len) < 0 ||
 	    fsync(fd) < 0) {
 		rc = err_set(e, EX_CANTCREAT, "%s: %s", path, strerror(errno));
 		(void)unlink(path);
@@ -783,8 +1170,8 @@ dkim_write_key(const char *path, EVP_PKEY *pk, struct err *e)
 		(void)unlink(path);
 	}
 out:
-	OPENSSL_cleanse(k.pem, k.pem_len);
-	free(k.pem);
+	OPENSSL_cleanse(pem, len);
+	free(pem);
 	return rc;
 }
 

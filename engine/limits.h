@@ -57,6 +57,8 @@
 #define LIMIT_DKIM_RSA_MIN	1024		/* RFC 8301 3.2: bits signers */
 #define LIMIT_DKIM_RSA_MAX	4096		/* ... MUST use and verifiers
 						   MUST handle */
+#define LIMIT_DKIM_FIELDS	512		/* header fields of a message
+						   to sign */
 #define LIMIT_DKIM_SIGNATURES	(8 * 1024)	/* the header fields one message
 						   gets: two signatures with
 						   4096-bit RSA fit */

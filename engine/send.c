@@ -33,6 +33,7 @@
 
 struct send_worker {
 	struct render_ctx x;
+	struct dkim_ctx *dk;		/* NULL: --no-dkim */
 };
 
 struct send_out {
@@ -240,8 +241,8 @@ send_render(void *ctx, int worker, struct sched_job *j)
 	if (render_message(r->render, &rc, x, &e) < 0)
 		goto fail;
 	render_envelope(r->render, &rc, x, j->from, sizeof(j->from));
-	if (r->signer != NULL && dkim_signer_sign(r->signer, x->msg.data,
-	    x->msg.len, &j->msg, &e) < 0)
+	if (r->w[worker].dk != NULL && dkim_ctx_sign(r->w[worker].dk,
+	    x->msg.data, x->msg.len, &j->msg, &e) < 0)
 		goto fail;
 	if (buf_add(&j->msg, x->msg.data, x->msg.len) < 0) {
 		err_set(&e, EX_DATAERR, "the message is over %d bytes",
@@ -752,8 +753,11 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	sc.stop = &r->stop;
 	sc.provider_left = r->prov_left;
 	r->w = xcalloc((size_t)r->nworkers, sizeof(*r->w));
-	for (i = 0; i < r->nworkers; i++)
+	for (i = 0; i < r->nworkers; i++) {
 		render_ctx_init(&r->w[i].x);
+		if (r->signer != NULL)
+			r->w[i].dk = dkim_ctx_new(r->signer);
+	}
 	r->out = xcalloc(SEND_OUT_MAX, sizeof(*r->out));
 	r->stats = &res->stats;
 	r->started = r->shown = clock_mono_ms();
@@ -765,8 +769,10 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 		struct err ignored;
 		(void)send_flush(r, &ignored);
 	}
-	for (i = 0; i < r->nworkers; i++)
+	for (i = 0; i < r->nworkers; i++) {
 		render_ctx_free(&r->w[i].x);
+		dkim_ctx_free(r->w[i].dk);
+	}
 	free(r->w);
 	free(r->out);
 	return rc;

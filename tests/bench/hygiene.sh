@@ -6,7 +6,7 @@
 # costs an MX, an A and an AAAA query, as an implicit MX does). Measured
 # as whole commands with tests/bench/measure.py: with DNS, and with
 # --no-dns (the store's part alone). Prints recipients/s and domains/s
-# and writes build/bench/hygiene.json. Not in run.sh (yet).
+# and writes build/bench/hygiene.json (run by tests/bench/run.sh).
 # BENCH_HYGIENE_CONCURRENCY (default 64): look-ups in flight. One
 # dnsmasq on loopback answers slower than c-ares asks; at 256 its socket
 # buffer overflows (RcvbufErrors in /proc/net/snmp), the lost queries
@@ -27,16 +27,14 @@ PY=/usr/bin/python3
 export POSTBOTE_DB="$d/h.db"
 export POSTBOTE_CONFIG="$d/postbote.json"
 
-port=$($PY -c 'import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("127.0.0.1", 0))
-p = u.getsockname()[1]
-t = socket.socket(); t.bind(("127.0.0.1", p)); print(p)')
+# free for UDP and TCP both, below the ephemeral range
+port=$($PY "$top/tests/tools/free_port.py")
 dnsmasq --no-resolv --no-hosts --port="$port" --listen-address=127.0.0.1 \
 	--bind-interfaces --keep-in-foreground --conf-file=/dev/null \
 	--cache-size=10000 --dns-forward-max=1000 \
 	--local=/bench/ --address=/bench/127.0.0.1 2>"$d/dnsmasq.err" &
 dm=$!
-trap 'kill $dm 2>/dev/null' EXIT
+trap 'kill $dm 2>/dev/null || true' EXIT
 sleep 0.5
 cat >"$POSTBOTE_CONFIG" <<JSON
 { "delivery": { "dns_servers": ["127.0.0.1:$port"] },

@@ -5,9 +5,10 @@
 # rsa-sha256, with ed25519-sha256, and unsigned; interleaved RUNS times,
 # medians printed beside the machine's limits measured in the same run:
 # smtp-source's raw rate into the same sink (20 sessions, 10 KB) and
-# `openssl speed` signing on all cores. The sink is ours, so shaping is
-# off (no rate limit, 20 connections a domain, 200 in all by default).
-# Writes build/bench/send.json.
+# `openssl speed` signing on all cores (both in every round, so that the
+# ratios compare figures of the same moments). The sink is ours, so
+# shaping is off (no rate limit, 20 connections a domain, 200 in all by
+# default). Writes build/bench/send.json.
 set -eu
 PB=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,11 +21,11 @@ rm -rf "$d"
 mkdir -p "$d"
 cores=$(nproc)
 
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(/usr/bin/python3 "$top/tests/tools/free_port.py")
 # -u: smtp-sink drops root for this user; 1024: the listen backlog.
 smtp-sink -u nobody 127.0.0.1:"$port" 1024 &
 sink=$!
-trap 'kill $sink 2>/dev/null' EXIT
+trap 'kill $sink 2>/dev/null || true' EXIT
 sleep 0.5
 
 echo "generating $N recipients over 500 domains"
@@ -74,6 +75,13 @@ export POSTBOTE_CONFIG="$d/postbote.json" POSTBOTE_DB="$d/bench.db"
 field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
+# speed ALG PATTERN: signs per second of `openssl speed` on every core,
+# from the line matching PATTERN; nothing when there is none.
+speed() {
+	openssl speed -multi "$cores" -seconds 3 "$1" 2>/dev/null |
+	    awk -v k="$2" '$0 ~ k { print $(NF - 1); exit }'
+}
+
 # One send of the whole list: "wall rss" of the command.
 send_once() {
 	name="$1-$2"
@@ -94,33 +102,28 @@ while [ "$r" -le "$RUNS" ]; do
 	rsa=$(send_once rsa "$r" rsa.example)
 	ed=$(send_once ed "$r" ed.example)
 	none=$(send_once none "$r" none.example --no-dkim)
-	echo "$src $rsa $ed $none" >> "$d/runs.txt"
-	echo "run $r: smtp-source ${src}s, rsa $rsa, ed25519 $ed, unsigned $none (wall s, RSS KiB)"
+	rsa_speed=$(speed rsa2048 '^rsa 2048')
+	ed_speed=$(speed ed25519 '^ 253 bits EdDSA')
+	echo "$src $rsa $ed $none ${rsa_speed:--} ${ed_speed:--}" >> "$d/runs.txt"
+	echo "run $r: smtp-source ${src}s, rsa $rsa, ed25519 $ed, unsigned $none (wall s, RSS KiB); openssl speed signs/s: rsa2048 ${rsa_speed:-?}, ed25519 ${ed_speed:-?}"
 	r=$((r + 1))
 done
 
-speed() {
-	openssl speed -multi "$cores" -seconds 3 "$1" 2>/dev/null |
-	    awk -v k="$2" '$0 ~ k { print $(NF - 1); exit }'
-}
-rsa_speed=$(speed rsa2048 '^rsa 2048')
-ed_speed=$(openssl speed -multi "$cores" -seconds 3 ed25519 2>/dev/null |
-    awk '/^ 253 bits EdDSA/ { print $(NF - 1); exit }')
-
-col() { awk -v c="$1" '{ print $c }' "$d/runs.txt" | median; }
-/usr/bin/python3 - "$N" "$RUNS" "$cores" "$(col 1)" "$(col 2)" "$(col 3)" \
-    "$(col 4)" "$(col 5)" "$(col 6)" "$(col 7)" "$rsa_speed" "$ed_speed" \
-    > "$out/send.json" <<'PY'
-import json, sys
+/usr/bin/python3 - "$N" "$RUNS" "$cores" "$d/runs.txt" > "$out/send.json" <<'PY'
+import json, statistics, sys
 a = sys.argv[1:]
 n, runs, cores = int(a[0]), int(a[1]), int(a[2])
-src, rsa, rsa_rss, ed, ed_rss, none, none_rss = map(float, a[3:10])
 def num(s):
     try:
         return float(s)
     except ValueError:
         return None
-rsa_sign, ed_sign = num(a[10]), num(a[11])
+rows = [[num(x) for x in l.split()] for l in open(a[3]) if l.strip()]
+def med(k):
+    v = [r[k] for r in rows if r[k] is not None]
+    return statistics.median(v) if v else None
+src, rsa, rsa_rss, ed, ed_rss, none, none_rss = (med(k) for k in range(7))
+rsa_sign, ed_sign = med(7), med(8)
 r = {
     "recipients": n, "domains": 500, "runs": runs, "cores": cores,
     "smtp_source_per_s": round(n / src),
@@ -134,6 +137,14 @@ if rsa_sign:
     r["rsa_vs_openssl_sign"] = round(r["rsa_per_s"] / rsa_sign, 3)
 r["ed25519_vs_smtp_source"] = round(r["ed25519_per_s"] / r["smtp_source_per_s"], 3)
 r["unsigned_vs_smtp_source"] = round(r["unsigned_per_s"] / r["smtp_source_per_s"], 3)
+# Every round's figures, and its ratios, to see the spread.
+r["per_run"] = [{
+    "smtp_source_per_s": round(n / x[0]), "rsa_per_s": round(n / x[1]),
+    "ed25519_per_s": round(n / x[3]), "unsigned_per_s": round(n / x[5]),
+    "openssl_rsa2048_sign_per_s": x[7], "openssl_ed25519_sign_per_s": x[8],
+    "rsa_vs_openssl_sign": round(n / x[1] / x[7], 3) if x[7] else None,
+    "ed25519_vs_smtp_source": round(x[0] / x[3], 3),
+} for x in rows]
 print(json.dumps(r, indent=2))
 PY
 cat "$out/send.json"

@@ -24,7 +24,6 @@
 
 #define PATH	4096
 
-#include "san_opendkim.h"
 #define HDR	LIMIT_DKIM_SIGNATURES
 
 /* Keys made once for every test by the group setup. */

@@ -1,9 +1,7 @@
 /*
- * san_opendkim.h - sanitizer settings for programs that sign with
- * libopendkim: postbote itself (cli/main.c) and the DKIM test programs.
- * Include it in exactly one file of such a program: it defines the two
- * hooks the sanitizer runtime looks up. Not a module: no .c, nothing
- * exported to the library.
+ * san_opendkim.h - sanitizer settings for the one program that links
+ * libopendkim, the tests' second DKIM verifier (dkim_verify.c). It
+ * defines the two hooks the sanitizer runtime looks up.
  */
 #ifndef POSTBOTE_SAN_OPENDKIM_H
 #define POSTBOTE_SAN_OPENDKIM_H

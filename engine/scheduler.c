@@ -398,6 +398,31 @@ dest_conn_ok(struct sched *s, struct sched_dest *d)
 	return 1;
 }
 
+/*
+ * Whether d may take over connection c, idle and charged to another
+ * dest: a cap the two dests share (the global one, their provider's)
+ * counts c already, so only the others are asked.
+ */
+static int
+dest_conn_take_ok(struct sched *s, struct sched_dest *d,
+    const struct sched_conn *c)
+{
+	struct throttle *t[3], *u[3];
+	int i, k, n = dest_throttles(s, d, t), m = 0;
+
+	if (c->dest != NULL)
+		m = dest_throttles(s, c->dest, u);
+	for (i = 0; i < n; i++) {
+		if (t[i] == NULL)
+			continue;
+		for (k = 0; k < m && u[k] != t[i]; k++)
+			;
+		if (k == m && !throttle_conn_ok(t[i]))
+			return 0;
+	}
+	return 1;
+}
+
 static void
 dest_charge(struct sched *s, struct sched_dest *d, int delta)
 {
@@ -1296,7 +1321,7 @@ dest_pump(struct sched *s, struct sched_dest *d)
 		return;
 	}
 	while (d->qhead != NULL && (c = idle_conn(d, h)) != NULL) {
-		if (c->dest != d && !dest_conn_ok(s, d))
+		if (c->dest != d && !dest_conn_take_ok(s, d, c))
 			break;
 		if ((j = dest_take_job(s, d)) == NULL)
 			return;		/* woken by its timer */
@@ -1325,10 +1350,18 @@ dest_pump(struct sched *s, struct sched_dest *d)
 			return;
 		}
 		if (h->nconns >= h->cap || !dest_conn_ok(s, d)) {
-			/* Pumped again when a connection frees or works. */
+			/*
+			 * Pumped again when a connection frees or works. An
+			 * idle one elsewhere is closed to make room only when
+			 * the global cap is all that stands in the way; with
+			 * d's own or its provider's cap full, closing one
+			 * would only cost its next user a new session.
+			 */
 			d->starving = 1;
-			if (throttle_conn_cap(&s->global) > 0 &&
-			    s->global.conns >= throttle_conn_cap(&s->global))
+			if (h->nconns < h->cap && throttle_conn_ok(&d->thr) &&
+			    (d->t->prov == NULL ||
+			    throttle_conn_ok(d->t->prov)) &&
+			    !throttle_conn_ok(&s->global))
 				conn_close_idle(s);
 			return;
 		}

@@ -555,33 +555,61 @@ on_dot(struct smtp *s)
 
 /* ------------------------------------------------------------ the body */
 
-/* RFC 5321 4.5.2 dot-stuffing; 2.3.8: CRLF only, bare CR or LF made one. */
-static int
-body_stuff(struct smtp *s, const char *p, size_t n)
-{
-	struct txn *t = &s->t;
-	char *o;
-	size_t i;
+static ssize_t mem_read(void *ctx, char *dst, size_t n);
 
-	if (buf_reserve(&s->out, 2 * n) < 0)
-		return -1;
-	o = s->out.data + s->out.len;
-	for (i = 0; i < n; i++) {
-		if (t->cr && p[i] == '\n') {
+/* body_stuff() octet by octet: any line ends, a line cut by the chunk. */
+static char *
+body_stuff_slow(struct txn *t, const char *p, const char *end, char *o)
+{
+	for (; p < end; p++) {
+		if (t->cr && *p == '\n') {
 			t->cr = 0;
 			continue;
 		}
-		t->cr = p[i] == '\r';
-		if (p[i] == '\r' || p[i] == '\n') {
+		t->cr = *p == '\r';
+		if (*p == '\r' || *p == '\n') {
 			*o++ = '\r';
 			*o++ = '\n';
 			t->bol = 1;
 			continue;
 		}
-		if (t->bol && p[i] == '.')
+		if (t->bol && *p == '.')
 			*o++ = '.';
-		*o++ = p[i];
+		*o++ = *p;
 		t->bol = 0;
+	}
+	return o;
+}
+
+/*
+ * RFC 5321 4.5.2 dot-stuffing; 2.3.8: CRLF only, bare CR or LF made one.
+ * A whole line that already ends in its only CR and LF (every line of a
+ * message mime.h built) is copied at once; anything else goes octet by
+ * octet.
+ */
+static int
+body_stuff(struct smtp *s, const char *p, size_t n)
+{
+	struct txn *t = &s->t;
+	const char *end = p + n, *nl, *next;
+	char *o;
+
+	if (buf_reserve(&s->out, 2 * n) < 0)
+		return -1;
+	o = s->out.data + s->out.len;
+	for (; p < end; p = next) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		next = nl != NULL ? nl + 1 : end;
+		if (t->cr || nl == NULL || nl == p || nl[-1] != '\r' ||
+		    memchr(p, '\r', (size_t)(nl - 1 - p)) != NULL) {
+			o = body_stuff_slow(t, p, next, o);
+			continue;
+		}
+		if (t->bol && *p == '.')
+			*o++ = '.';
+		memcpy(o, p, (size_t)(next - p));
+		o += next - p;
+		t->bol = 1;
 	}
 	s->out.len = (size_t)(o - s->out.data);
 	s->out.data[s->out.len] = '\0';
@@ -612,14 +640,24 @@ static void
 body_refill(struct smtp *s)
 {
 	char chunk[LIMIT_SMTP_CHUNK];
+	const char *p = chunk;
+	struct smtp_mem *m;
 	ssize_t n;
 
-	n = s->t.body.read(s->t.body.ctx, chunk, sizeof(chunk));
+	if (s->t.body.read == mem_read) {
+		/* In memory already: stuffed from where it lies. */
+		m = s->t.body.ctx;
+		n = (ssize_t)(m->len - m->off < sizeof(chunk) ?
+		    m->len - m->off : sizeof(chunk));
+		p = m->p + m->off;
+		m->off += (size_t)n;
+	} else
+		n = s->t.body.read(s->t.body.ctx, chunk, sizeof(chunk));
 	if (n < 0 || (size_t)n > sizeof(chunk))
 		body_fail(s, "could not be read");
 	else if (n == 0)
 		body_end(s);
-	else if (body_stuff(s, chunk, (size_t)n) < 0)
+	else if (body_stuff(s, p, (size_t)n) < 0)
 		body_fail(s, "did not fit the output buffer");
 }
 

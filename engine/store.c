@@ -53,6 +53,40 @@ store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
 }
 
 int
+store_prepare_cached(struct store *st, const char *sql, sqlite3_stmt **stmt,
+    struct err *e)
+{
+	int i;
+
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].sql == sql) {
+			*stmt = st->cache[i].stmt;
+			return 0;
+		}
+	if (store_prepare(st, sql, stmt, e) < 0)
+		return -1;
+	if (st->ncache < STORE_CACHE) {
+		st->cache[st->ncache].sql = sql;
+		st->cache[st->ncache++].stmt = *stmt;
+	}
+	return 0;
+}
+
+void
+store_finish(struct store *st, sqlite3_stmt *stmt)
+{
+	int i;
+
+	for (i = 0; i < st->ncache; i++)
+		if (st->cache[i].stmt == stmt) {
+			sqlite3_reset(stmt);
+			sqlite3_clear_bindings(stmt);
+			return;
+		}
+	sqlite3_finalize(stmt);
+}
+
+int
 store_exec(struct store *st, const char *sql, struct err *e)
 {
 	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
@@ -68,10 +102,10 @@ store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
 
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		store_sqlerr(st, e, what);
-		sqlite3_finalize(stmt);
+		store_finish(st, stmt);
 		return -1;
 	}
-	sqlite3_finalize(stmt);
+	store_finish(st, stmt);
 	return 0;
 }
 
@@ -83,16 +117,16 @@ store_scalar(struct store *st, sqlite3_stmt *stmt, int64_t *out,
 
 	if (rc == SQLITE_ROW) {
 		*out = sqlite3_column_int64(stmt, 0);
-		sqlite3_finalize(stmt);
+		store_finish(st, stmt);
 		return 0;
 	}
 	if (rc == SQLITE_DONE) {
 		*out = 0;
-		sqlite3_finalize(stmt);
+		store_finish(st, stmt);
 		return 0;
 	}
 	store_sqlerr(st, e, "counting");
-	sqlite3_finalize(stmt);
+	store_finish(st, stmt);
 	return -1;
 }
 
@@ -111,11 +145,11 @@ store_rows(struct store *st, sqlite3_stmt *stmt, store_row_fn row,
 	while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
 		n++;
 		if (row(stmt, ctx) < 0) {
-			sqlite3_finalize(stmt);
+			store_finish(st, stmt);
 			return err_set(e, EX_IOERR, "writing output failed");
 		}
 	}
-	sqlite3_finalize(stmt);
+	store_finish(st, stmt);
 	if (nrows != NULL)
 		*nrows = n;
 	if (rc != SQLITE_DONE)
@@ -331,6 +365,8 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	while (st->ncache > 0)
+		sqlite3_finalize(st->cache[--st->ncache].stmt);
 	sqlite3_close_v2(st->db);
 	free(st->path);
 	free(st);

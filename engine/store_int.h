@@ -8,10 +8,17 @@
 #include <sqlite3.h>
 #include "store.h"
 
+#define STORE_CACHE	12	/* statements store_prepare_cached() keeps */
+
 struct store {
 	sqlite3 *db;
 	char *path;
 	int64_t deadline;	/* monotonic ms; see store_deadline_set() */
+	struct {
+		const char *sql;	/* a string literal: its address is the key */
+		sqlite3_stmt *stmt;
+	} cache[STORE_CACHE];
+	int ncache;
 };
 
 struct store_migration {
@@ -40,9 +47,20 @@ extern const int store_nmigrations;
 int store_sqlerr(struct store *st, struct err *e, const char *what);
 int store_prepare(struct store *st, const char *sql, sqlite3_stmt **stmt,
     struct err *e) WUR;
+/*
+ * store_prepare() for the statements a send runs per window and per
+ * batch, thousands of times: prepared once per connection and kept (the
+ * parse cost as much as a claim's rows). sql must be a string literal,
+ * which is the cache's key. Hand the statement back with store_finish()
+ * (which the step helpers below call), never sqlite3_finalize().
+ */
+int store_prepare_cached(struct store *st, const char *sql,
+    sqlite3_stmt **stmt, struct err *e) WUR;
+/* Resets a kept statement for its next use; finalizes any other. */
+void store_finish(struct store *st, sqlite3_stmt *stmt);
 /* Runs SQL that returns no rows. */
 int store_exec(struct store *st, const char *sql, struct err *e) WUR;
-/* Steps a statement expected to finish without rows; finalizes it. */
+/* Steps a statement expected to finish without rows; finishes it. */
 int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
     struct err *e) WUR;
 /* Runs a statement whose first column of its single row is an integer. */
@@ -50,7 +68,7 @@ int store_scalar(struct store *st, sqlite3_stmt *stmt, int64_t *out,
     struct err *e) WUR;
 const char *store_col_text(sqlite3_stmt *stmt, int col);
 /*
- * Steps stmt to its end, handing each row to row(); finalizes it. A row()
+ * Steps stmt to its end, handing each row to row(); finishes it. A row()
  * that returns -1 stops the walk with EX_IOERR (the callbacks behind the
  * rows write output); *nrows, when not NULL, counts the rows seen.
  */

@@ -48,8 +48,8 @@ store_send_next_domain(struct store *st, int64_t campaign_id,
 	int rc;
 
 	*found = 0;
-	if (store_prepare(st, "SELECT d.domain FROM deliveries d WHERE "
-	    "d.campaign_id = ?1 AND d.domain > ?2 AND " DUE("?3")
+	if (store_prepare_cached(st, "SELECT d.domain FROM deliveries d "
+	    "WHERE d.campaign_id = ?1 AND d.domain > ?2 AND " DUE("?3")
 	    " ORDER BY d.domain LIMIT 1", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
@@ -60,7 +60,7 @@ store_send_next_domain(struct store *st, int64_t campaign_id,
 		snprintf(out, n, "%s", store_col_text(stmt, 0));
 		*found = 1;
 	}
-	sqlite3_finalize(stmt);
+	store_finish(st, stmt);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_sqlerr(st, e, "finding the next domain");
 	return 0;
@@ -96,8 +96,8 @@ claim_mark(struct store *st, int64_t campaign_id, const char *domain,
 {
 	sqlite3_stmt *stmt;
 
-	if (store_prepare(st, "UPDATE deliveries AS d SET status = 'sending', "
-	    "first_attempt_at = coalesce(first_attempt_at, ?5), "
+	if (store_prepare_cached(st, "UPDATE deliveries AS d SET "
+	    "status = 'sending', first_attempt_at = coalesce(first_attempt_at, ?5), "
 	    "updated_at = ?5 WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
 	    "d.recipient_id > ?3 AND d.recipient_id <= ?4 AND " DUE("?5"),
 	    &stmt, e) < 0)
@@ -124,8 +124,8 @@ store_send_claim(struct store *st, int64_t campaign_id, const char *domain,
 		return -1;
 	/* The suppression is looked up for these rows only: an address
 	 * suppressed while the campaign runs is not mailed again. */
-	if (store_prepare(st, "SELECT d.domain, d.recipient_id, r.address, "
-	    "r.attrs, coalesce(d.first_attempt_at, ?5), d.attempts, "
+	if (store_prepare_cached(st, "SELECT d.domain, d.recipient_id, "
+	    "r.address, r.attrs, coalesce(d.first_attempt_at, ?5), d.attempts, "
 	    STORE_SUPPRESSED("(SELECT list_id FROM campaigns WHERE id = ?1)")
 	    " FROM deliveries d JOIN recipients r ON r.id = d.recipient_id "
 	    "WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
@@ -200,8 +200,8 @@ record_policy(struct store *st, int64_t campaign_id,
 
 	if (sent == 0)
 		return 0;
-	if (store_prepare(st, "UPDATE campaigns SET sent_count = sent_count "
-	    "+ ?2, hard_bounces = hard_bounces + ?3 WHERE id = ?1", &stmt,
+	if (store_prepare_cached(st, "UPDATE campaigns SET sent_count = "
+	    "sent_count + ?2, hard_bounces = hard_bounces + ?3 WHERE id = ?1", &stmt,
 	    e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
@@ -229,7 +229,7 @@ store_send_record(struct store *st, int64_t campaign_id,
 	/* 'pending' is a delivery handed back untried: no attempt, no
 	 * event. Both statements are bound alike; a parameter one of them
 	 * lacks fails with SQLITE_RANGE, harmlessly. */
-	if (store_prepare(st, "UPDATE deliveries SET status = ?4, "
+	if (store_prepare_cached(st, "UPDATE deliveries SET status = ?4, "
 	    "attempts = attempts + (?4 <> 'pending'), "
 	    "last_reply = CASE ?4 WHEN 'pending' THEN last_reply ELSE ?5 END, "
 	    "last_dsn = CASE ?4 WHEN 'pending' THEN last_dsn ELSE ?6 END, "
@@ -240,9 +240,9 @@ store_send_record(struct store *st, int64_t campaign_id,
 	    "'suppressed') "
 	    "THEN ?7 END WHERE campaign_id = ?1 AND domain = ?2 AND "
 	    "recipient_id = ?3 AND status = 'sending'", &upd, e) < 0 ||
-	    store_prepare(st, "INSERT INTO events(campaign_id, recipient_id, "
-	    "type, at, detail) SELECT ?1, ?3, ?4, ?7, CASE WHEN ?10 IS NULL "
-	    "THEN json_object('dsn', ?6, 'reply', ?5, 'relay', ?8) ELSE "
+	    store_prepare_cached(st, "INSERT INTO events(campaign_id, "
+	    "recipient_id, type, at, detail) SELECT ?1, ?3, ?4, ?7, "
+	    "CASE WHEN ?10 IS NULL THEN json_object('dsn', ?6, 'reply', ?5, 'relay', ?8) ELSE "
 	    "json_object('dsn', ?6, 'reply', ?5, 'relay', ?8, 'class', ?10) "
 	    "END WHERE ?4 IN ('delivered', 'deferred', 'bounced')", &ev,
 	    e) < 0)
@@ -262,15 +262,17 @@ store_send_record(struct store *st, int64_t campaign_id,
 		    o[i].bounce_class, o[i].dsn, &added, e) < 0)
 			goto fail;
 	}
-	sqlite3_finalize(upd);
-	sqlite3_finalize(ev);
+	store_finish(st, upd);
+	store_finish(st, ev);
 	upd = ev = NULL;
 	if (record_policy(st, campaign_id, p, sent, hard, e) < 0)
 		goto fail;
 	return store_commit(st, e);
 fail:
-	sqlite3_finalize(upd);
-	sqlite3_finalize(ev);
+	if (upd != NULL)
+		store_finish(st, upd);
+	if (ev != NULL)
+		store_finish(st, ev);
 	store_rollback(st);
 	return -1;
 }

@@ -123,6 +123,9 @@ while [ "$r" -le "$RUNS" ]; do
 	r=$((r + 1))
 done
 
+# The copies are only for first_once (the send databases stay, to look at).
+rm -f "$d/big.db" "$d/big.db-wal" "$d/first.db" "$d/first.db-wal" "$d/first.db-shm"
+
 $PY - "$SMALL" "$BIG" "$d/runs.txt" "$d/first.jsonl" > "$out/memory.json" <<'PY'
 import json, statistics, sys
 small, big = int(sys.argv[1]), int(sys.argv[2])

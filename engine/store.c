@@ -300,10 +300,12 @@ store_configure(struct store *st, struct err *e)
 	sqlite3_limit(st->db, SQLITE_LIMIT_SQL_LENGTH, 1024 * 1024);
 	if (store_exec(st, "PRAGMA foreign_keys = ON", e) < 0)
 		return -1;
-	/* 16 MiB of page cache: resolving a million-recipient audience
-	 * spills a 2 MiB cache to disk over and over (measured: 4.9 s against
-	 * 2.5 s). A fixed size, so memory stays bounded. */
-	if (store_exec(st, "PRAGMA cache_size = -16384", e) < 0)
+	/* A fixed page cache, so memory stays bounded whatever the list.
+	 * 4 MiB: on a million recipients, a send and its audience run as
+	 * fast as with 16 MiB (2.2 s for the audience, the same rate), with
+	 * 27 MiB of peak RSS instead of 46 (the sorter's memory follows the
+	 * cache size too). Only an import takes more (store_import.c). */
+	if (store_exec(st, "PRAGMA cache_size = -4096", e) < 0)
 		return -1;
 	/* WAL with synchronous=NORMAL survives any process crash; only a
 	 * power cut can lose the last commits, never corrupt the file. */

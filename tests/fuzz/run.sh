@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 B="$top/build-fuzz"
 cd "$top"
 make -s B="$B" CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" "$B/libpostbote.a"
-LIBS="$(pkg-config --libs sqlite3 jansson libidn2 libcrypto libssl gumbo opendkim libcares libmicrohttpd gmime-3.0 libcurl) -lcsv -lunistring -lm -lpthread"
+LIBS="$(pkg-config --libs sqlite3 jansson libidn2 libcrypto libssl gumbo libcares libmicrohttpd gmime-3.0 libcurl) -lcsv -lunistring -lm -lpthread"
 CFLAGS="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -iquote engine $(pkg-config --cflags jansson)"
 status=0
 for src in tests/fuzz/fuzz_*.c; do

@@ -5,6 +5,7 @@
  * config file, then the default in the current directory) and hands the
  * rest of the command line to the command group.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,20 @@ main(int argc, char **argv)
 	struct err e;
 	const char *db = NULL, *config = NULL;
 	int i, rc;
+
+	/*
+	 * Fixed malloc thresholds. By default glibc gives freed memory at
+	 * the heap's top back at 128 KiB and raises that bar only after a
+	 * large block is freed. A send that resumed a started campaign
+	 * never freed one, and the heap grew and shrank with every SQLite
+	 * transaction: 6.7 million page faults in 15 s and half the rate
+	 * (7,400 messages a second against 15,200 on a million recipients).
+	 * A send that starts its campaign got the higher bar by chance,
+	 * from the audience sort. Memory stays bounded: this only keeps up
+	 * to 8 MiB of freed heap for reuse.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)

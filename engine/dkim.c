@@ -43,7 +43,8 @@ static const char *dkim_sign_fields[] = {
 /* Listed in h= once more than they occur: none can be added later. */
 static const char *dkim_oversign_fields[] = { "From", "Subject", NULL };
 
-#define DKIM_WIDTH	78	/* the signature's lines, folded (RFC 5322 2.1.1) */
+/* The signature's lines are folded at this width (RFC 5322 2.1.1). */
+#define DKIM_WIDTH	78
 #define DKIM_SIG_MAX	512	/* octets of a 4096-bit RSA signature */
 
 struct dkim_key {
@@ -62,7 +63,7 @@ struct dkim_signer {
 	struct dkim_domain *domains;	/* sorted by name */
 	int ndomains;
 	int nkeys;
-	EVP_MD *sha256;			/* fetched once, not per message */
+	EVP_MD *sha256;		/* fetched once, not per message */
 };
 
 /*
@@ -81,21 +82,21 @@ struct dkim_slot {
 struct dkim_field {
 	const char *p;		/* the field, its CRLF included */
 	size_t n;
-	size_t name;		/* the name's length, WSP before ':' left out */
+	size_t name;		/* its name's length, WSP before ':' out */
 	int used;		/* picked for h= already */
 };
 
 struct dkim_ctx {
 	const struct dkim_signer *s;
-	struct dkim_slot *slot;		/* nkeys, each made at first use */
-	EVP_MD_CTX *md;			/* SHA-256 of the body, the header */
-	EVP_MD_CTX *ed;			/* the Ed25519 template's copy */
-	struct dkim_field *field;	/* LIMIT_DKIM_FIELDS */
-	struct buf hlist;		/* h=, unfolded */
-	struct buf fields;		/* the signed fields, canonical */
-	struct buf sig;			/* one DKIM-Signature field */
-	struct buf canon;		/* ... canonical, b= empty */
-	struct buf line;		/* a body line rewritten */
+	struct dkim_slot *slot;	/* nkeys, each made at first use */
+	EVP_MD_CTX *md;		/* SHA-256 of the body, the header */
+	EVP_MD_CTX *ed;		/* the Ed25519 template's copy */
+	struct dkim_field *field; /* LIMIT_DKIM_FIELDS */
+	struct buf hlist;	/* h=, unfolded */
+	struct buf fields;	/* the signed fields, canonical */
+	struct buf sig;		/* one DKIM-Signature field */
+	struct buf canon;	/* ... canonical, b= empty */
+	struct buf line;	/* a body line rewritten */
 };
 
 /* ------------------------------------------------------------ algorithms */
@@ -584,7 +585,7 @@ static int
 dkim_canon_field(const char *f, size_t n, struct buf *out)
 {
 	const char *colon = memchr(f, ':', n), *end = f + n;
-	size_t name = colon != NULL ? (size_t)(colon - f) : n;
+	size_t i, name = colon != NULL ? (size_t)(colon - f) : n;
 	char *w;
 	int ws = 0, started = 0;
 
@@ -593,7 +594,7 @@ dkim_canon_field(const char *f, size_t n, struct buf *out)
 	if (buf_reserve(out, n + 1) < 0)
 		return -1;
 	w = out->data + out->len;
-	for (size_t i = 0; i < name; i++)
+	for (i = 0; i < name; i++)
 		*w++ = (char)tolower((unsigned char)f[i]);
 	*w++ = ':';
 	for (f = colon != NULL ? colon + 1 : end; f < end; f++) {
@@ -623,7 +624,8 @@ dkim_line_clean(const char *p, size_t n)
 	if (n > 0 && p[n - 1] == ' ')
 		return 0;
 	for (i = 0; i < n; i++)
-		if (p[i] == '\t' || (p[i] == ' ' && i + 1 < n && p[i + 1] == ' '))
+		if (p[i] == '\t' ||
+		    (p[i] == ' ' && i + 1 < n && p[i + 1] == ' '))
 			return 0;
 	return 1;
 }
@@ -652,7 +654,8 @@ dkim_canon_line(const char *p, size_t n, char *w)
 static int
 dkim_run_flush(EVP_MD_CTX *md, const char **run, const char *upto)
 {
-	int ok = *run == NULL || EVP_DigestUpdate(md, *run, (size_t)(upto - *run));
+	int ok = *run == NULL ||
+	    EVP_DigestUpdate(md, *run, (size_t)(upto - *run));
 
 	*run = NULL;
 	return ok ? 0 : -1;
@@ -1039,7 +1042,8 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 		    dkim_sign_one(x, d, d->key[i], &x->hlist, bh64, out) < 0) {
 			err_set(e, EX_SOFTWARE, "DKIM signing for %s with %s: "
 			    "OpenSSL fails, or the signatures exceed %d bytes",
-			    d->name, dkim_algorithm_name((enum dkim_algorithm)i),
+			    d->name,
+			    dkim_algorithm_name((enum dkim_algorithm)i),
 			    LIMIT_DKIM_SIGNATURES);
 			goto out;
 		}

@@ -5,12 +5,14 @@
  * config file, then the default in the current directory) and hands the
  * rest of the command line to the command group.
  */
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli.h"
 #include "config.h"
@@ -145,8 +147,10 @@ main(int argc, char **argv)
 	 * from the audience sort. Memory stays bounded: this only keeps up
 	 * to 8 MiB of freed heap for reuse.
 	 */
+#ifdef __GLIBC__
 	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+#endif
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)

@@ -610,6 +610,7 @@ dkim_canon_field(const char *f, size_t n, struct buf *out)
 		started = 1;
 		*w++ = *f;
 	}
+	*w = '\0';
 	out->len = (size_t)(w - out->data);
 	return 0;
 }
@@ -909,13 +910,13 @@ dkim_slot(struct dkim_ctx *x, const struct dkim_key *k)
 		    EVP_PKEY_CTX_set_rsa_padding(sl->rsa,
 		    RSA_PKCS1_PADDING) <= 0 ||
 		    EVP_PKEY_CTX_set_signature_md(sl->rsa, x->s->sha256) <= 0)
-			goto fail;
+			goto bad;
 	} else if ((sl->ed = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestSignInit_ex(sl->ed, NULL, NULL, NULL, NULL, sl->pk,
 	    NULL) != 1)
-		goto fail;
+		goto bad;
 	return sl;
-fail:
+bad:
 	EVP_PKEY_CTX_free(sl->rsa);
 	EVP_MD_CTX_free(sl->ed);
 	EVP_PKEY_free(sl->pk);
@@ -931,9 +932,9 @@ dkim_sign_digest(struct dkim_ctx *x, const struct dkim_key *k,
 {
 	struct dkim_slot *sl = dkim_slot(x, k);
 
-	*siglen = DKIM_SIG_MAX;
 	if (sl == NULL)
 		return -1;
+	*siglen = DKIM_SIG_MAX;
 	if (k->alg == DKIM_RSA_SHA256)
 		return EVP_PKEY_sign(sl->rsa, sig, siglen, dgst, 32) == 1 ?
 		    0 : -1;
@@ -1029,11 +1030,15 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 	buf_reset(&x->fields);
 	if (dkim_fields(msg, len, x->field, &nf, &body, e) < 0)
 		goto out;
-	if (dkim_header_list(x->field, nf, &x->hlist, &x->fields) < 0 ||
-	    dkim_body_hash(x->md, x->s->sha256, msg + body, msg + len,
+	if (dkim_header_list(x->field, nf, &x->hlist, &x->fields) < 0) {
+		err_set(e, EX_DATAERR, "the header fields to sign do not fit "
+		    "in %d bytes", LIMIT_DKIM_SIGNATURES);
+		goto out;
+	}
+	if (dkim_body_hash(x->md, x->s->sha256, msg + body, msg + len,
 	    &x->line, bh) < 0) {
-		err_set(e, EX_SOFTWARE, "DKIM signing for %s: the message "
-		    "does not fit, or OpenSSL fails", d->name);
+		err_set(e, EX_SOFTWARE, "DKIM signing for %s: hashing the "
+		    "body fails", d->name);
 		goto out;
 	}
 	EVP_EncodeBlock((unsigned char *)bh64, bh, 32);

@@ -38,8 +38,8 @@
  * every thread. Each thread signs through its own struct dkim_ctx, which
  * keeps its own copy of each key (RSA blinding state is per key, and
  * would otherwise be shared under a lock) with the signing context set
- * up, and reuses its buffers: nothing is allocated per message once the
- * first messages have grown them.
+ * up, and reuses its buffers, which grow once. Needs OpenSSL 3.0.1 or
+ * later (an Ed25519 context is copied before a digest is set on it).
  *
  * dkim_keygen() makes a new key with OpenSSL, writes it as a PKCS#8 PEM
  * file with mode 0600 (never over an existing file) and gives the DNS TXT
@@ -102,8 +102,9 @@ void dkim_ctx_free(struct dkim_ctx *x);
  * Appends the DKIM-Signature header field(s) for msg[0..len) to out, or
  * leaves out as it was and fails: EX_DATAERR for a message with a bare CR
  * or LF, without a From field, with more than one From field or address,
- * with a From address whose domain is not a valid host name, or with
- * more than LIMIT_DKIM_FIELDS header fields; EX_CONFIG when no key
+ * with a From address whose domain is not a valid host name, with more
+ * than LIMIT_DKIM_FIELDS header fields, or with more signed fields than
+ * LIMIT_DKIM_SIGNATURES holds; EX_CONFIG when no key
  * covers the From domain (naming it); EX_SOFTWARE when OpenSSL fails or
  * out's maximum is reached.
  */

@@ -423,6 +423,20 @@ dest_conn_take_ok(struct sched *s, struct sched_dest *d,
 	return 1;
 }
 
+/* Whether the global cap is the only one of d's that is full. */
+static int
+dest_conn_ok_but_global(struct sched *s, struct sched_dest *d)
+{
+	struct throttle *t[3];
+	int i, n = dest_throttles(s, d, t);
+
+	for (i = 0; i < n; i++)
+		if (t[i] != NULL && t[i] != &s->global &&
+		    !throttle_conn_ok(t[i]))
+			return 0;
+	return !throttle_conn_ok(&s->global);
+}
+
 static void
 dest_charge(struct sched *s, struct sched_dest *d, int delta)
 {
@@ -1287,16 +1301,20 @@ dest_fail_queue(struct sched *s, struct sched_dest *d)
 		job_fail(s, j, &f);
 }
 
-/* An idle connection to h, the dest's own first, else another's. */
+/* An idle connection to h that d may use: its own first, else the
+ * first another dest holds that d may take over. */
 static struct sched_conn *
-idle_conn(struct sched_dest *d, struct sched_hop *h)
+idle_conn(struct sched *s, struct sched_dest *d, struct sched_hop *h)
 {
 	struct sched_conn *c;
 
 	for (c = h->idle; c != NULL; c = c->inext)
 		if (c->dest == d)
 			return c;
-	return h->idle;
+	for (c = h->idle; c != NULL; c = c->inext)
+		if (dest_conn_take_ok(s, d, c))
+			return c;
+	return NULL;
 }
 
 /*
@@ -1320,9 +1338,7 @@ dest_pump(struct sched *s, struct sched_dest *d)
 		dest_fail_queue(s, d);
 		return;
 	}
-	while (d->qhead != NULL && (c = idle_conn(d, h)) != NULL) {
-		if (c->dest != d && !dest_conn_take_ok(s, d, c))
-			break;
+	while (d->qhead != NULL && (c = idle_conn(s, d, h)) != NULL) {
 		if ((j = dest_take_job(s, d)) == NULL)
 			return;		/* woken by its timer */
 		conn_idle_remove(c);
@@ -1358,10 +1374,7 @@ dest_pump(struct sched *s, struct sched_dest *d)
 			 * would only cost its next user a new session.
 			 */
 			d->starving = 1;
-			if (h->nconns < h->cap && throttle_conn_ok(&d->thr) &&
-			    (d->t->prov == NULL ||
-			    throttle_conn_ok(d->t->prov)) &&
-			    !throttle_conn_ok(&s->global))
+			if (h->nconns < h->cap && dest_conn_ok_but_global(s, d))
 				conn_close_idle(s);
 			return;
 		}

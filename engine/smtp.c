@@ -555,8 +555,6 @@ on_dot(struct smtp *s)
 
 /* ------------------------------------------------------------ the body */
 
-static ssize_t mem_read(void *ctx, char *dst, size_t n);
-
 /* body_stuff() octet by octet: any line ends, a line cut by the chunk. */
 static char *
 body_stuff_slow(struct txn *t, const char *p, const char *end, char *o)
@@ -644,9 +642,7 @@ body_refill(struct smtp *s)
 	struct smtp_mem *m;
 	ssize_t n;
 
-	if (s->t.body.read == mem_read) {
-		/* In memory already: stuffed from where it lies. */
-		m = s->t.body.ctx;
+	if ((m = s->t.body.mem) != NULL) {
 		n = (ssize_t)(m->len - m->off < sizeof(chunk) ?
 		    m->len - m->off : sizeof(chunk));
 		p = m->p + m->off;
@@ -683,6 +679,7 @@ smtp_body_mem(struct smtp_body *b, struct smtp_mem *m, const void *p,
 	b->read = mem_read;
 	b->ctx = m;
 	b->eightbit = 0;
+	b->mem = m;
 }
 
 /* ------------------------------------------------------------ ending */

@@ -170,12 +170,14 @@ struct smtp_event {
  * into dst and returns the count, 0 at the end, -1 on failure (the
  * session then fails: a message cannot be cut short inside DATA). The
  * machine dot-stuffs and turns bare LF and CR into CRLF. eightbit: the
- * body has 8-bit octets and needs BODY=8BITMIME.
+ * body has 8-bit octets and needs BODY=8BITMIME. mem: set by
+ * smtp_body_mem(), whose body is stuffed from where it lies, not read.
  */
 struct smtp_body {
 	ssize_t (*read)(void *ctx, char *dst, size_t n);
 	void *ctx;
 	int eightbit;
+	struct smtp_mem *mem;
 };
 
 /* A body from memory; m must outlive the message. */

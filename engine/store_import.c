@@ -218,5 +218,7 @@ store_import_finish(struct store_import *im, int commit, struct err *e)
 	else
 		store_rollback(st);
 	import_free(im);
+	/* Back to the size store_open() set. */
+	(void)store_exec(st, "PRAGMA cache_size = -4096", NULL);
 	return rc;
 }

@@ -8,14 +8,14 @@
 #include <sqlite3.h>
 #include "store.h"
 
-#define STORE_CACHE	12	/* statements store_prepare_cached() keeps */
+#define STORE_CACHE	12	/* statements a connection keeps prepared */
 
 struct store {
 	sqlite3 *db;
 	char *path;
 	int64_t deadline;	/* monotonic ms; see store_deadline_set() */
 	struct {
-		const char *sql;	/* a string literal: its address is the key */
+		const char *sql;	/* a literal; its address is the key */
 		sqlite3_stmt *stmt;
 	} cache[STORE_CACHE];
 	int ncache;

@@ -97,7 +97,8 @@ claim_mark(struct store *st, int64_t campaign_id, const char *domain,
 	sqlite3_stmt *stmt;
 
 	if (store_prepare_cached(st, "UPDATE deliveries AS d SET "
-	    "status = 'sending', first_attempt_at = coalesce(first_attempt_at, ?5), "
+	    "status = 'sending', "
+	    "first_attempt_at = coalesce(first_attempt_at, ?5), "
 	    "updated_at = ?5 WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
 	    "d.recipient_id > ?3 AND d.recipient_id <= ?4 AND " DUE("?5"),
 	    &stmt, e) < 0)
@@ -200,9 +201,9 @@ record_policy(struct store *st, int64_t campaign_id,
 
 	if (sent == 0)
 		return 0;
-	if (store_prepare_cached(st, "UPDATE campaigns SET sent_count = "
-	    "sent_count + ?2, hard_bounces = hard_bounces + ?3 WHERE id = ?1", &stmt,
-	    e) < 0)
+	if (store_prepare_cached(st, "UPDATE campaigns "
+	    "SET sent_count = sent_count + ?2, "
+	    "hard_bounces = hard_bounces + ?3 WHERE id = ?1", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	sqlite3_bind_int64(stmt, 2, sent);
@@ -242,7 +243,8 @@ store_send_record(struct store *st, int64_t campaign_id,
 	    "recipient_id = ?3 AND status = 'sending'", &upd, e) < 0 ||
 	    store_prepare_cached(st, "INSERT INTO events(campaign_id, "
 	    "recipient_id, type, at, detail) SELECT ?1, ?3, ?4, ?7, "
-	    "CASE WHEN ?10 IS NULL THEN json_object('dsn', ?6, 'reply', ?5, 'relay', ?8) ELSE "
+	    "CASE WHEN ?10 IS NULL "
+	    "THEN json_object('dsn', ?6, 'reply', ?5, 'relay', ?8) ELSE "
 	    "json_object('dsn', ?6, 'reply', ?5, 'relay', ?8, 'class', ?10) "
 	    "END WHERE ?4 IN ('delivered', 'deferred', 'bounced')", &ev,
 	    e) < 0)

@@ -37,8 +37,10 @@ ctx(void)
 
 	if (x != NULL)
 		return x;
+	if (mkdtemp(dir) == NULL)
+		abort();
 	buf_init(&rec, 4096);
-	snprintf(path, sizeof(path), "%s/k.pem", mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/k.pem", dir);
 	if (dkim_keygen(&r, &rec, &e) < 0 || dkim_signer_open(&k, 1, &s,
 	    &e) < 0)
 		abort();
@@ -59,7 +61,8 @@ reference_body(const char *p, size_t n, struct buf *out)
 	buf_init(&line, 1 << 22);
 	while (i < n) {
 		start = i;
-		while (i < n && !(p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
+		while (i < n &&
+		    !(p[i] == '\r' && i + 1 < n && p[i + 1] == '\n'))
 			i++;
 		end = i;
 		i = i < n ? i + 2 : n;

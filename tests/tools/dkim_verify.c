@@ -9,7 +9,8 @@
  * record's value unquoted), which libopendkim reads instead of asking
  * DNS. Prints one line per signature: "pass d=DOMAIN s=SELECTOR" or
  * "fail d=DOMAIN s=SELECTOR: why". Exits 0 when there is at least one
- * signature and every one passes, 1 otherwise, 70 when libopendkim fails.
+ * signature and every one passes, 1 otherwise, 70 when libopendkim fails,
+ * 74 when stdin cannot be read.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,14 +24,18 @@ static int
 read_stdin(unsigned char **msg, size_t *len)
 {
 	size_t cap = 1 << 16, n;
+	unsigned char *p;
 
 	*len = 0;
 	if ((*msg = malloc(cap)) == NULL)
 		return -1;
 	while ((n = fread(*msg + *len, 1, cap - *len, stdin)) > 0) {
 		*len += n;
-		if (*len == cap && (*msg = realloc(*msg, cap *= 2)) == NULL)
+		if (*len < cap)
+			continue;
+		if ((p = realloc(*msg, cap *= 2)) == NULL)
 			return -1;
+		*msg = p;
 	}
 	return ferror(stdin) ? -1 : 0;
 }
@@ -68,10 +73,10 @@ int
 main(int argc, char **argv)
 {
 	unsigned int qtype = DKIM_QUERY_FILE;
-	unsigned char *msg;
+	unsigned char *msg = NULL;
 	size_t len;
 	DKIM_STAT st;
-	DKIM_LIB *lib;
+	DKIM_LIB *lib = NULL;
 	DKIM *dk;
 	int rc;
 
@@ -79,14 +84,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: dkim_verify KEYS <message\n");
 		return 64;
 	}
-	if (read_stdin(&msg, &len) < 0 || (lib = dkim_init(NULL, NULL)) ==
-	    NULL || dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYMETHOD,
-	    &qtype, sizeof(qtype)) != DKIM_STAT_OK ||
+	if (read_stdin(&msg, &len) < 0) {
+		fprintf(stderr, "dkim_verify: cannot read the message\n");
+		free(msg);
+		return 74;
+	}
+	if ((lib = dkim_init(NULL, NULL)) == NULL ||
+	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYMETHOD, &qtype,
+	    sizeof(qtype)) != DKIM_STAT_OK ||
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_QUERYINFO, argv[1],
 	    strlen(argv[1])) != DKIM_STAT_OK ||
 	    (dk = dkim_verify(lib, (const unsigned char *)"verify", NULL,
 	    &st)) == NULL) {
 		fprintf(stderr, "dkim_verify: libopendkim does not start\n");
+		if (lib != NULL)
+			dkim_close(lib);
+		free(msg);
 		return 70;
 	}
 	st = dkim_chunk(dk, msg, len);

@@ -922,7 +922,7 @@ body_run(const char *body, size_t len, size_t step, const char *wire,
 {
 	static const char *const rcpt[] = { "a@example.net" };
 	struct drip d = { body, len, 0, step };
-	struct smtp_body b = { drip_read, &d, 0 };
+	struct smtp_body b = { drip_read, &d, 0, NULL };
 	struct smtp_mem m;
 	struct smtp *s = session(&cfg_plain, CAPS_PIPE);
 	struct buf out;
@@ -1002,7 +1002,7 @@ t_body_error(void **state)
 {
 	static const char *const rcpt[] = { "a@example.net" };
 	int calls = 0;
-	struct smtp_body b = { broken_read, &calls, 0 };
+	struct smtp_body b = { broken_read, &calls, 0, NULL };
 	struct smtp *s = session(&cfg_plain, CAPS_PIPE);
 	struct buf out, ev;
 	struct err e;

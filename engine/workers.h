@@ -11,8 +11,9 @@
  *
  * The function runs on a worker thread with that worker's index
  * (0..n-1), so per-thread state can live in an array the caller keeps.
- * The fd is an eventfd written only when the done list goes from empty
- * to non-empty: one write per burst of finished jobs, not per job.
+ * The fd is an eventfd written once per batch of finished jobs: when a
+ * few have gathered, or when no job is left waiting, so the last ones of
+ * a burst are never held back.
  * workers_stop() lets the threads finish the jobs already submitted,
  * joins them and frees the pool; the jobs stay the caller's, wherever
  * they were.

@@ -72,9 +72,12 @@
 #define LIMIT_SMTP_HELO		255		/* our EHLO name */
 #define LIMIT_SMTP_CMD		1024		/* one command line we write */
 #define LIMIT_SMTP_CHUNK	(16 * 1024)	/* body bytes read per refill */
-#define LIMIT_SMTP_OUT		(64 * 1024)	/* unwritten commands: a full
-						   pipelined batch or two
-						   stuffed body chunks */
+#define LIMIT_SMTP_MEM_CHUNK	(32 * 1024)	/* ... of a body in memory */
+#define LIMIT_SMTP_OUT		(80 * 1024)	/* unwritten commands: a full
+						   pipelined batch, or a
+						   stuffed memory slice (up
+						   to twice its size) and the
+						   final dot */
 /* RFC 5321 4.5.3.2 client timeouts, defaults; other commands get MAIL's. */
 #define LIMIT_SMTP_GREETING_MS	(5 * 60 * 1000)
 #define LIMIT_SMTP_MAIL_MS	(5 * 60 * 1000)

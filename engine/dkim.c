@@ -616,7 +616,8 @@ dkim_canon_field(const char *f, size_t n, struct buf *out)
 }
 
 /* Whether a body line (without its CRLF) is already relaxed-canonical:
- * no HTAB, no two SPs in a row, no SP at its end. */
+ * no HTAB, no two SPs in a row, no SP at its end; and no CR, which the
+ * caller then looks at (a bare one is refused). */
 static int
 dkim_line_clean(const char *p, size_t n)
 {
@@ -625,7 +626,7 @@ dkim_line_clean(const char *p, size_t n)
 	if (n > 0 && p[n - 1] == ' ')
 		return 0;
 	for (i = 0; i < n; i++)
-		if (p[i] == '\t' ||
+		if (p[i] == '\t' || p[i] == '\r' ||
 		    (p[i] == ' ' && i + 1 < n && p[i + 1] == ' '))
 			return 0;
 	return 1;
@@ -662,44 +663,58 @@ dkim_run_flush(EVP_MD_CTX *md, const char **run, const char *upto)
 	return ok ? 0 : -1;
 }
 
+/* mime.h's messages end every line in CRLF; anything else is a bug. */
+static int
+dkim_bare(const char *msg, const char *at, struct err *e)
+{
+	return err_set(e, EX_DATAERR, "bare %s at octet %zu of the message",
+	    *at == '\n' ? "LF" : "CR", (size_t)(at - msg));
+}
+
 /*
  * The relaxed body hash (RFC 6376 3.4.4, 3.7): lines already canonical
  * are hashed where they lie, in runs; only a line with stray WSP is
  * rewritten, into scratch. Empty lines are counted and hashed only once
  * a line with text follows, so those at the end drop out; an empty body
- * hashes as nothing.
+ * hashes as nothing. The same pass refuses a bare CR or LF (octets
+ * counted from msg), so the body is read once, not once more to check.
  */
 static int
-dkim_body_hash(EVP_MD_CTX *md, const EVP_MD *sha256, const char *p,
-    const char *end, struct buf *scratch, unsigned char *dgst)
+dkim_body_hash(EVP_MD_CTX *md, const EVP_MD *sha256, const char *msg,
+    const char *p, const char *end, struct buf *scratch, unsigned char *dgst,
+    struct err *e)
 {
-	const char *run = NULL, *eol, *next, *text;
+	const char *run = NULL, *eol, *next, *text, *cr;
 	unsigned int dlen;
 	size_t n, empty = 0;
 	int clean;
 
 	if (!EVP_DigestInit_ex2(md, sha256, NULL))
-		return -1;
+		goto ossl;
 	for (; p < end; p = next) {
 		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol != NULL && (eol == p || eol[-1] != '\r'))
+			return dkim_bare(msg, eol, e);
 		next = eol != NULL ? eol + 1 : end;
 		n = (size_t)((eol != NULL ? eol - 1 : end) - p);
 		text = p;
 		if (!(clean = dkim_line_clean(p, n))) {
+			if ((cr = memchr(p, '\r', n)) != NULL)
+				return dkim_bare(msg, cr, e);
 			if (buf_reserve(scratch, n) < 0)
-				return -1;
+				goto ossl;
 			n = dkim_canon_line(p, n, scratch->data);
 			text = scratch->data;
 		}
 		if (n == 0) {
 			if (dkim_run_flush(md, &run, p) < 0)
-				return -1;
+				goto ossl;
 			empty++;
 			continue;
 		}
 		for (; empty > 0; empty--)
 			if (!EVP_DigestUpdate(md, "\r\n", 2))
-				return -1;
+				goto ossl;
 		if (clean && eol != NULL) {
 			if (run == NULL)
 				run = p;
@@ -709,16 +724,19 @@ dkim_body_hash(EVP_MD_CTX *md, const EVP_MD *sha256, const char *p,
 		if (dkim_run_flush(md, &run, p) < 0 ||
 		    !EVP_DigestUpdate(md, text, n) ||
 		    !EVP_DigestUpdate(md, "\r\n", 2))
-			return -1;
+			goto ossl;
 	}
-	if (dkim_run_flush(md, &run, end) < 0)
-		return -1;
-	return EVP_DigestFinal_ex(md, dgst, &dlen) ? 0 : -1;
+	if (dkim_run_flush(md, &run, end) == 0 &&
+	    EVP_DigestFinal_ex(md, dgst, &dlen))
+		return 0;
+ossl:
+	return err_set(e, EX_SOFTWARE, "hashing the body fails");
 }
 
 /* -------------------------------------------------------------- signing */
 
-/* mime.h's messages end every line in CRLF; anything else is a bug. */
+/* The header block's line ends; the body's are checked as it is
+ * hashed. */
 static int
 dkim_check_crlf(const char *msg, size_t len, struct err *e)
 {
@@ -726,14 +744,12 @@ dkim_check_crlf(const char *msg, size_t len, struct err *e)
 
 	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
 		if (p == msg || p[-1] != '\r')
-			return err_set(e, EX_DATAERR, "bare LF at octet %zu of "
-			    "the message", (size_t)(p - msg));
+			return dkim_bare(msg, p, e);
 		p++;
 	}
 	for (p = msg; (p = memchr(p, '\r', (size_t)(end - p))) != NULL; p++)
 		if (p + 1 == end || p[1] != '\n')
-			return err_set(e, EX_DATAERR, "bare CR at octet %zu of "
-			    "the message", (size_t)(p - msg));
+			return dkim_bare(msg, p, e);
 	return 0;
 }
 
@@ -1017,10 +1033,12 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 	unsigned char bh[EVP_MAX_MD_SIZE];
 	char bh64[((EVP_MAX_MD_SIZE + 2) / 3) * 4 + 1];
 	const struct dkim_domain *d;
+	const char *blank = memmem(msg, len, "\r\n\r\n", 4);
 	size_t was = out->len, body = 0;
 	int i, nf, rc = -1;
 
-	if (dkim_check_crlf(msg, len, e) < 0 ||
+	if (dkim_check_crlf(msg, blank != NULL ? (size_t)(blank + 4 - msg) :
+	    len, e) < 0 ||
 	    dkim_from_domain(msg, len, domain, sizeof(domain), e) < 0)
 		return -1;
 	if ((d = dkim_signer_find(x->s, domain)) == NULL)
@@ -1035,12 +1053,9 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 		    "in %d bytes", LIMIT_DKIM_SIGNATURES);
 		goto out;
 	}
-	if (dkim_body_hash(x->md, x->s->sha256, msg + body, msg + len,
-	    &x->line, bh) < 0) {
-		err_set(e, EX_SOFTWARE, "DKIM signing for %s: hashing the "
-		    "body fails", d->name);
+	if (dkim_body_hash(x->md, x->s->sha256, msg, msg + body, msg + len,
+	    &x->line, bh, e) < 0)
 		goto out;
-	}
 	EVP_EncodeBlock((unsigned char *)bh64, bh, 32);
 	for (i = 0; i < 2; i++)
 		if (d->key[i] != NULL &&

@@ -18,8 +18,6 @@
 
 #include <opendkim/dkim.h>
 
-#include "san_opendkim.h"	/* tests/tools, beside this file */
-
 static int
 read_stdin(unsigned char **msg, size_t *len)
 {

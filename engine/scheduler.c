@@ -386,34 +386,23 @@ dest_take(struct sched *s, struct sched_dest *d)
 			throttle_take(t[i], s->now);
 }
 
-static int
-dest_conn_ok(struct sched *s, struct sched_dest *d)
-{
-	struct throttle *t[3];
-	int i, n = dest_throttles(s, d, t);
-
-	for (i = 0; i < n; i++)
-		if (t[i] != NULL && !throttle_conn_ok(t[i]))
-			return 0;
-	return 1;
-}
-
 /*
- * Whether d may take over connection c, idle and charged to another
- * dest: a cap the two dests share (the global one, their provider's)
- * counts c already, so only the others are asked.
+ * Whether every connection cap of d has room, leaving out skip and the
+ * caps d shares with holder (a connection charged to holder counts in
+ * those already, so handing it to d adds nothing there). Either may be
+ * NULL.
  */
 static int
-dest_conn_take_ok(struct sched *s, struct sched_dest *d,
-    const struct sched_conn *c)
+dest_conn_room(struct sched *s, struct sched_dest *d,
+    struct sched_dest *holder, const struct throttle *skip)
 {
 	struct throttle *t[3], *u[3];
 	int i, k, n = dest_throttles(s, d, t), m = 0;
 
-	if (c->dest != NULL)
-		m = dest_throttles(s, c->dest, u);
+	if (holder != NULL)
+		m = dest_throttles(s, holder, u);
 	for (i = 0; i < n; i++) {
-		if (t[i] == NULL)
+		if (t[i] == NULL || t[i] == skip)
 			continue;
 		for (k = 0; k < m && u[k] != t[i]; k++)
 			;
@@ -423,18 +412,10 @@ dest_conn_take_ok(struct sched *s, struct sched_dest *d,
 	return 1;
 }
 
-/* Whether the global cap is the only one of d's that is full. */
 static int
-dest_conn_ok_but_global(struct sched *s, struct sched_dest *d)
+dest_conn_ok(struct sched *s, struct sched_dest *d)
 {
-	struct throttle *t[3];
-	int i, n = dest_throttles(s, d, t);
-
-	for (i = 0; i < n; i++)
-		if (t[i] != NULL && t[i] != &s->global &&
-		    !throttle_conn_ok(t[i]))
-			return 0;
-	return !throttle_conn_ok(&s->global);
+	return dest_conn_room(s, d, NULL, NULL);
 }
 
 static void
@@ -1312,7 +1293,7 @@ idle_conn(struct sched *s, struct sched_dest *d, struct sched_hop *h)
 		if (c->dest == d)
 			return c;
 	for (c = h->idle; c != NULL; c = c->inext)
-		if (dest_conn_take_ok(s, d, c))
+		if (dest_conn_room(s, d, c->dest, NULL))
 			return c;
 	return NULL;
 }
@@ -1374,7 +1355,9 @@ dest_pump(struct sched *s, struct sched_dest *d)
 			 * would only cost its next user a new session.
 			 */
 			d->starving = 1;
-			if (h->nconns < h->cap && dest_conn_ok_but_global(s, d))
+			if (h->nconns < h->cap &&
+			    dest_conn_room(s, d, NULL, &s->global) &&
+			    !throttle_conn_ok(&s->global))
 				conn_close_idle(s);
 			return;
 		}

@@ -642,32 +642,27 @@ body_refill(struct smtp *s)
 	struct smtp_mem *m;
 	ssize_t n;
 
+	/*
+	 * A body in memory is stuffed from where it lies, in slices of
+	 * LIMIT_SMTP_MEM_CHUNK, and the final "." follows its last slice at
+	 * once: a message of up to one slice goes out in one write with its
+	 * dot (fewer syscalls here and wake-ups there).
+	 */
 	if ((m = s->t.body.mem) != NULL) {
-		/*
-		 * From memory, slices of LIMIT_SMTP_MEM_CHUNK; once the last
-		 * is stuffed the final "." follows at once, so a message of
-		 * up to one slice goes out in one write with its dot (not
-		 * two or three): fewer syscalls here and wake-ups there.
-		 */
 		n = (ssize_t)(m->len - m->off < LIMIT_SMTP_MEM_CHUNK ?
 		    m->len - m->off : LIMIT_SMTP_MEM_CHUNK);
 		p = m->p + m->off;
 		m->off += (size_t)n;
-		if (n == 0)
-			body_end(s);
-		else if (body_stuff(s, p, (size_t)n) < 0)
-			body_fail(s, "did not fit the output buffer");
-		else if (m->off == m->len)
-			body_end(s);
-		return;
-	}
-	n = s->t.body.read(s->t.body.ctx, chunk, sizeof(chunk));
-	if (n < 0 || (size_t)n > sizeof(chunk))
+	} else
+		n = s->t.body.read(s->t.body.ctx, chunk, sizeof(chunk));
+	if (n < 0 || (m == NULL && (size_t)n > sizeof(chunk)))
 		body_fail(s, "could not be read");
 	else if (n == 0)
 		body_end(s);
 	else if (body_stuff(s, p, (size_t)n) < 0)
 		body_fail(s, "did not fit the output buffer");
+	else if (m != NULL && m->off == m->len)
+		body_end(s);
 }
 
 static ssize_t

@@ -3,7 +3,13 @@
 set -u
 PB=${POSTBOTE:?run through tests/run.sh or set POSTBOTE}
 T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
+# The servers a script starts in the background go in $pids and die with
+# it (by STOP_SIGNAL, TERM unless the script says; STOP_WAIT=1 waits for
+# them before $T goes). KEEP=1 leaves $T for a look afterwards.
+pids=""
+trap 'for _p in $pids; do kill -"${STOP_SIGNAL:-TERM}" "$_p" 2>/dev/null; done
+if [ -n "${STOP_WAIT:-}" ]; then wait 2>/dev/null; fi
+if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
 cd "$T" || exit 1
 export POSTBOTE_DB="$T/test.db"
 unset POSTBOTE_CONFIG
@@ -62,6 +68,17 @@ sql() { sqlite3 "$POSTBOTE_DB" "$1"; }
 store_sum() { sqlite3 "$POSTBOTE_DB" .dump | md5sum; }
 
 done_testing() { echo "1..$_n"; }
+
+# need TOOL...: unless each is on the PATH, one failed check ends the
+# script.
+need() {
+	for _t in "$@"; do
+		command -v "$_t" >/dev/null && continue
+		notok "$_t installed"
+		done_testing
+		exit 1
+	done
+}
 
 # A loopback port free now for UDP and TCP, below the ephemeral range
 # (tools/free_port.py says why). Another run may take it before we bind:

@@ -31,10 +31,6 @@ export TESTS POSTBOTE
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
 FIX="$TESTS/fixtures/inbound"
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
 . "$TESTS/smtpd_lib.sh"
 
 start sink --rcpt-rule '^later@=451 4.3.0 Try again later'

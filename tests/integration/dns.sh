@@ -23,11 +23,6 @@ if [ ! -x "$S" ] || ! command -v dnsmasq >/dev/null; then
 	exit 1
 fi
 
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-
-
 # udp_server MODE PORTFILE: silent (reads, never replies) or servfail.
 udp_server() {
 	python3 -c 'import socket, sys

@@ -32,18 +32,7 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-for t in openssl sqlite3; do
-	if ! command -v "$t" >/dev/null; then
-		notok "$t installed"
-		done_testing
-		exit 1
-	fi
-done
-
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
+need openssl sqlite3
 
 . "$TESTS/smtpd_lib.sh"
 

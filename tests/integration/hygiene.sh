@@ -35,18 +35,11 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; wait 2>/dev/null
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
+STOP_WAIT=1
 . "$TESTS/smtpd_lib.sh"
 PB="$POSTBOTE"
 
-if ! command -v dnsmasq >/dev/null; then
-	notok "dnsmasq installed"
-	done_testing
-	exit 1
-fi
+need dnsmasq
 
 # ================================================================== DNS
 "$PY" -c 'import socket, sys

@@ -39,15 +39,7 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-if ! command -v sqlite3 >/dev/null; then
-	notok "sqlite3 installed"
-	done_testing
-	exit 1
-fi
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
+need sqlite3
 . "$TESTS/smtpd_lib.sh"
 PB="$POSTBOTE"
 

@@ -37,10 +37,6 @@ if ! "$PB" report --help >/dev/null 2>&1; then
 	exit 0
 fi
 
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
 . "$TESTS/smtpd_lib.sh"
 
 HOSTILE='<script>alert(1)</script> "no" & gone'

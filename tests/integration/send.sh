@@ -42,25 +42,12 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-for t in dnsmasq openssl sqlite3; do
-	if ! command -v "$t" >/dev/null; then
-		notok "$t installed"
-		done_testing
-		exit 1
-	fi
-done
-
-pids=""
-# KEEP=1 leaves the directory for a look afterwards (its name on stderr).
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
+need dnsmasq openssl sqlite3
 
 # ---------------------------------------------------------------- helpers
 
 # start, stop, saved: tests/smtpd_lib.sh.
 . "$TESTS/smtpd_lib.sh"
-
 
 # camp NAME FROM EMAIL,NAME...: a list NAME of those recipients and a draft
 # campaign NAME of template t from FROM.

@@ -40,17 +40,8 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-if ! command -v sqlite3 >/dev/null; then
-	notok "sqlite3 installed"
-	done_testing
-	exit 1
-fi
-
-pids=""
-# KEEP=1 leaves the directory for a look afterwards (its name on stderr).
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
+need sqlite3
+STOP_SIGNAL=KILL
 
 # ---------------------------------------------------------------- helpers
 

@@ -21,10 +21,6 @@ if [ ! -x "$S" ] || ! "$PY" -c 'import aiosmtpd' 2>/dev/null ||
 	exit 1
 fi
 
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
-
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem \
     -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     2>/dev/null || { notok "openssl made a test certificate"; done_testing; exit 1; }

@@ -26,15 +26,7 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-if ! command -v openssl >/dev/null; then
-	notok "openssl installed"
-	done_testing
-	exit 1
-fi
-
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+need openssl
 
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem \
     -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \

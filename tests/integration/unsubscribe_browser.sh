@@ -21,10 +21,6 @@ if [ ! -x "$CHROMIUM" ]; then
 	exit 0
 fi
 
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
 . "$TESTS/smtpd_lib.sh"
 
 "$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }

@@ -33,20 +33,9 @@ export TESTS POSTBOTE
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
 RECV="$TESTS/tools/webhook_receiver.py"
-for t in sqlite3; do
-	if ! command -v "$t" >/dev/null; then
-		notok "$t installed"
-		done_testing
-		exit 1
-	fi
-done
+need sqlite3
 # libcurl would take a proxy from the environment, even for 127.0.0.1.
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
-
-pids=""
-# shellcheck disable=SC2154 # p is the loop variable inside the trap
-trap 'for p in $pids; do kill "$p" 2>/dev/null; done
-if [ -n "${KEEP:-}" ]; then echo "kept $T" >&2; else rm -rf "$T"; fi' EXIT
 
 . "$TESTS/smtpd_lib.sh"
 

@@ -181,9 +181,9 @@ option_headers(json_t *root, struct campaign_options *o, struct err *e)
 
 	if (arr == NULL)
 		return 0;
-	if (!json_is_array(arr) || json_array_size(arr) > CAMPAIGN_MAX_HEADERS)
+	if (!json_is_array(arr) || json_array_size(arr) > LIMIT_HEADERS)
 		return err_set(e, EX_DATAERR, "campaign option headers: at "
-		    "most %d [name, value] pairs", CAMPAIGN_MAX_HEADERS);
+		    "most %d [name, value] pairs", LIMIT_HEADERS);
 	json_array_foreach(arr, i, h) {
 		const char *name = json_string_value(json_array_get(h, 0));
 		const char *value = json_string_value(json_array_get(h, 1));

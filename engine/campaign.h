@@ -16,6 +16,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "err.h"
+#include "limits.h"
 #include "mime.h"
 
 /*
@@ -44,13 +45,11 @@ int campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
  * mime_check_header(), the rest as header text) and fills o, whose
  * strings live in o->json until campaign_options_free().
  */
-#define CAMPAIGN_MAX_HEADERS	32
-
 struct campaign_options {
 	int strict;
 	const char *list_id;		/* NULL: none */
 	const char *feedback_id;	/* NULL: none */
-	struct mime_header headers[CAMPAIGN_MAX_HEADERS];
+	struct mime_header headers[LIMIT_HEADERS];
 	int nheaders;
 	json_t *json;
 };

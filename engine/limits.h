@@ -40,6 +40,7 @@
 #define LIMIT_HEADER_VALUE	900	/* custom header value, octets */
 #define LIMIT_HEADER_TOKEN	900	/* an unfoldable <address>, <url> or
 					   <message-id> */
+#define LIMIT_HEADERS		32	/* custom headers of one campaign */
 
 /* Segments: length, nesting and the time the guard lets one run. */
 #define LIMIT_SEGMENT_LEN	4096

@@ -1,6 +1,9 @@
 # smtpd_lib.sh - starting and stopping tests/tools/smtpd.py, for the
 # delivery tests (bash: associative arrays). Needs PY and SMTPD set, and
-# appends every server's process to $pids for the caller's trap.
+# appends every server's process to $pids for the caller's trap, which
+# waits for them (STOP_WAIT): a server writes its stats as it stops, and
+# $T must not go before it has.
+STOP_WAIT=1
 
 # start NAME ARGS...: an smtpd saving into ./NAME (NAME.log, NAME.stats);
 # waits for its port, then in ${port[NAME]}, its process in ${pid[NAME]}.

@@ -14,6 +14,10 @@
 #                deferred and never saved, the others delivered once
 #   cap          a server taking one connection at a time (421 greeting
 #                beyond it): the pool backs off and delivers all, once
+#   rate limit   a server taking 5 messages in any 4 s (450 4.7.0 beyond):
+#                unshaped, the sixth is deferred as throttling and goes on
+#                the next run, every message saved once; shaped to 2/s
+#                against a 3-in-1-s server, none is refused
 #   TLS          a broken handshake under required (deferred, no MAIL)
 #                and opportunistic (deferred, tls=none in the log);
 #                plaintext injected after STARTTLS's 220 is thrown away
@@ -131,6 +135,44 @@ eq "connection cap 1: every message delivered" "$sum" \
     "0 delivered=12 deferred=0 bounced=0 failed=0 suppressed=0 unsent=0 left=0 status=done"
 eq "... each once" "$(grep -h '^To:' cap/*.eml | sort -u | wc -l) $(saved cap)" "12 12"
 check "... after the server refused a connection" grep -q "Too many connections" cap.log
+
+# ----------------------------------------------------------- rate limit
+# Six messages against five a window: the burst fills it, the sixth MAIL
+# gets 450 4.7.0. Nothing is left in the run to wait for the suspension,
+# so it ends; the retry after 1 s, once the window has passed, delivers.
+start rate --rate-limit 5/4
+cfg rate.json "${port[rate]}" none 5 ', "retry": {"schedule": ["1s"],
+ "max_age": "1h"}'
+set --
+for i in $(seq 6); do set -- "$@" "q$i@nine.test"; done
+camp q1 "$@"
+send rate.json q1
+eq "rate limit: five delivered, the sixth deferred" "$sum" \
+    "0 delivered=5 deferred=1 bounced=0 failed=0 suppressed=0 unsent=0 left=1 status=running"
+eq "... as the server's 450 4.7.0" "$(outcomes q1 | grep deferred)" \
+    "1 deferred 4.7.0 450 mx.test Error: too many messages, rate limit exceeded; try again later"
+eq "... the one MAIL the server refused" \
+    "$(grep -c 'refused (--rate-limit)' rate.log)" 1
+sleep 4.2
+send rate.json q1
+eq "... the next run after the window delivers it" "$sum" \
+    "0 delivered=1 deferred=0 bounced=0 failed=0 suppressed=0 unsent=0 left=0 status=done"
+eq "... every message saved once" \
+    "$(grep -h '^To:' rate/*.eml | sort -u | wc -l) $(saved rate)" "6 6"
+
+# Shaped below the server's limit, nothing is refused.
+start rate2 --rate-limit 3/1
+cfg rate2.json "${port[rate2]}" none 5 ', "shaping": {"domains":
+ {"ten.test": {"rate": "2/s", "burst": 1}}}'
+set --
+for i in $(seq 6); do set -- "$@" "p$i@ten.test"; done
+camp p1 "$@"
+send rate2.json p1
+eq "rate limit: shaped to 2/s against 3 in 1 s, all delivered" "$sum" \
+    "0 delivered=6 deferred=0 bounced=0 failed=0 suppressed=0 unsent=0 left=0 status=done"
+eq "... none refused, each saved once" \
+    "$(grep -c 'refused (--rate-limit)' rate2.log) $(grep -h '^To:' rate2/*.eml | sort -u | wc -l)" \
+    "0 6"
 
 # ------------------------------------------------------------------ TLS
 openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out ca.pem \

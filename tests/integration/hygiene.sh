@@ -35,7 +35,6 @@ export TESTS POSTBOTE
 
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
-STOP_WAIT=1
 . "$TESTS/smtpd_lib.sh"
 PB="$POSTBOTE"
 

@@ -18,6 +18,8 @@
 #   grey      greylisting (the first RCPT of each address 451 4.7.1), the
 #             first MAIL overall 421 4.7.0 and closed; mail_at and
 #             received_at in the envelope
+#   rate      3 MAIL commands in any 3 s across sessions; the 4th gets
+#             450 4.7.0 and the session goes on
 # Runs alone too: bash tests/integration/smtpd_selftest.sh
 : "${TESTS:=$(cd "$(dirname "$0")/.." && pwd)}"
 : "${POSTBOTE:=$TESTS/../build/postbote}"	# lib.sh wants it; unused here
@@ -70,8 +72,9 @@ start inject $tls --starttls-inject '250 fake' --continuation-code-change
 start broken $tls --tls-break --tarpit-ms 100
 start old --no-esmtp --drop-mid-data 1
 start grey --greylist --throttle-first 1
+start rate --rate-limit 3/3
 
-servers="plain tls implicit refuse busy limits inject broken old grey"
+servers="plain tls implicit refuse busy limits inject broken old grey rate"
 args=""
 for m in $servers; do
 	check "the $m server wrote its port" wait_port "$m"
@@ -395,6 +398,25 @@ t(all(isinstance(e["mail_at"], float) and isinstance(e["received_at"], float)
       and t0 <= e["mail_at"] <= e["received_at"] <= t1 for e in (e1, e2))
   and e1["received_at"] <= e2["mail_at"],
   "grey: mail_at <= received_at, Unix time, in order", (e1, e2, t0, t1))
+
+# --- rate: 3 MAIL in any 3 s, across sessions --------------------------------
+a, b = smtp("rate"), smtp("rate")
+t0 = time.monotonic()
+got = [a.sendmail("x@example.test", ["r1@example.test"], b"x\r\n"),
+       b.sendmail("x@example.test", ["r2@example.test"], b"x\r\n"),
+       a.sendmail("x@example.test", ["r3@example.test"], b"x\r\n")]
+e = fails(b.sendmail, "x@example.test", ["r4@example.test"], b"x\r\n")
+t(got == [{}, {}, {}] and isinstance(e, smtplib.SMTPSenderRefused) and
+  e.smtp_code == 450 and e.smtp_error.startswith(b"4.7.0 ") and
+  b"rate limit" in e.smtp_error,
+  "rate: three MAILs pass, the fourth within 3 s gets 450 4.7.0", (got, e))
+b.rset()
+time.sleep(max(0, t0 + 3.1 - time.monotonic()))
+t(b.sendmail("x@example.test", ["r5@example.test"], b"x\r\n") == {},
+  "rate: the same session sends again once the window has passed")
+a.quit()
+b.quit()
+t(len(saved("rate")) == 4, "rate: four messages saved", saved("rate"))
 EOF
 relay_tap py.out $?
 
@@ -417,6 +439,8 @@ check "grey: stats count the greylisted RCPTs" has grey.stats \
     '"messages": 2, "rcpt_rejected": 3,'
 check "grey: the transcript notes the throttled MAIL" has grey.log \
     '1 --: MAIL 1 of the first 1 refused (--throttle-first)'
+check "rate: the transcript notes the refused MAIL" has rate.log \
+    '--: MAIL over 3 in 3 s refused (--rate-limit)'
 check "tls: the transcript hides AUTH payloads" has tls.log 'C: AUTH PLAIN ***'
 check "tls: ... and AUTH LOGIN's answers" has tls.log '2 C: ***'
 check "tls: the password is nowhere in the transcript" \

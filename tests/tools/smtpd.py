@@ -39,12 +39,14 @@ Output:
 
 "The N-th message overall" (--drop-mid-data, --drop-after-dot) counts every
 DATA that got 354, across sessions, from 1; --throttle-first counts MAIL
-commands across sessions the same way. The DATA terminator is only
+commands across sessions the same way, and --rate-limit counts the MAIL
+commands it accepted across sessions in the last SEC seconds. The DATA terminator is only
 CRLF "." CRLF (RFC 5321 4.1.1.4; bare LF is accepted in command lines).
 """
 import argparse
 import asyncio
 import base64
+import collections
 import json
 import os
 import re
@@ -93,6 +95,17 @@ def rule_arg(text):
         return re.compile(m.group(1), re.I), m.group(2)
     except re.error as e:
         raise argparse.ArgumentTypeError("bad regex %r: %s" % (m.group(1), e))
+
+
+def rate_arg(text):
+    n, sep, sec = text.partition("/")
+    try:
+        n, sec = int(n), float(sec)
+    except ValueError:
+        n = 0
+    if not sep or n < 1 or sec <= 0:
+        raise argparse.ArgumentTypeError("want N/SEC, e.g. 5/1")
+    return n, sec
 
 
 def parse_args(argv):
@@ -148,6 +161,9 @@ def parse_args(argv):
     a("--throttle-first", type=int, default=0, metavar="N",
       help="the first N MAIL commands overall get 421 4.7.0 (rate "
       "limited) and their session ends")
+    a("--rate-limit", type=rate_arg, metavar="N/SEC",
+      help="a MAIL beyond N accepted in the last SEC seconds (all "
+      "sessions) gets 450 4.7.0; the session goes on")
     a("--huge-reply", type=int, default=0, metavar="N",
       help="an N-line 250 to a session's first RCPT")
     a("--starttls-reply", type=reply_arg, metavar="'CODE TEXT'",
@@ -202,6 +218,7 @@ class Server:
         self.rcpt_rejected = 0
         self.data_count = 0  # DATA commands answered 354
         self.mail_count = 0  # MAIL commands seen by --throttle-first
+        self.mail_times = collections.deque()  # accepted, for --rate-limit
         self.greylisted = set()  # addresses, lower case, seen once
         self.tasks = set()
         self.seq = 0
@@ -689,9 +706,28 @@ class Session:
         if not addr.isascii() and "SMTPUTF8" not in params:
             await self.reply("553 5.6.7 Non-ASCII address needs SMTPUTF8")
             return
+        if opt.rate_limit and not await self.rate_ok():
+            return
         self.mail_from, self.params = addr, params
         self.mail_at = time.time()
         await self.reply("250 2.1.0 Ok")
+
+    async def rate_ok(self):
+        """--rate-limit: True (and counted) when this MAIL fits the window,
+        else False once the 450 is sent; the session goes on."""
+        n, sec = self.opt.rate_limit
+        now, seen = time.monotonic(), self.srv.mail_times
+        while seen and seen[0] <= now - sec:
+            seen.popleft()
+        if len(seen) >= n:
+            self.log("--", "MAIL over %d in %g s refused (--rate-limit)"
+                     % (n, sec))
+            await self.reply("450 4.7.0 %s Error: too many messages, rate "
+                             "limit exceeded; try again later"
+                             % self.opt.hostname)
+            return False
+        seen.append(now)
+        return True
 
     def check_params(self, params):
         """The reply refusing MAIL's parameters, or None."""

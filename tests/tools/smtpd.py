@@ -37,11 +37,11 @@ Output:
                    max_concurrent (connections open at once, refused ones
                    included), data_rejected.
 
-"The N-th message overall" (--drop-mid-data, --drop-after-dot) counts every
-DATA that got 354, across sessions, from 1; --throttle-first counts MAIL
-commands across sessions the same way, and --rate-limit counts the MAIL
-commands it accepted across sessions in the last SEC seconds. The DATA terminator is only
-CRLF "." CRLF (RFC 5321 4.1.1.4; bare LF is accepted in command lines).
+"The N-th message overall" (--drop-mid-data, --drop-every, --drop-after-dot)
+counts every DATA that got 354, across sessions, from 1; --throttle-first
+counts MAIL commands across sessions the same way, and --rate-limit the MAIL
+commands it accepted, across sessions, in the last SEC seconds. The DATA
+terminator is only CRLF "." CRLF (RFC 5321 4.1.1.4; bare LF is accepted in command lines).
 """
 import argparse
 import asyncio
@@ -151,6 +151,8 @@ def parse_args(argv):
       help="a connection beyond N open ones gets a 421 greeting")
     a("--drop-mid-data", type=int, default=0, metavar="N",
       help="reset the connection inside message N's data")
+    a("--drop-every", type=int, default=0, metavar="K",
+      help="reset the connection inside the data of every K-th message")
     a("--drop-after-dot", type=int, default=0, metavar="N",
       help="reset the connection after message N's dot, no reply")
     a("--tarpit-ms", type=int, default=0, metavar="MS",
@@ -808,7 +810,8 @@ class Session:
         srv.data_count += 1
         nth = srv.data_count
         await self.reply("354 End data with <CR><LF>.<CR><LF>")
-        if opt.drop_mid_data == nth:
+        if (opt.drop_mid_data == nth or
+                (opt.drop_every and nth % opt.drop_every == 0)):
             await self.flush()
             if not self.buf:
                 await self.fill()

@@ -7,9 +7,12 @@
  * short wait instead of an error.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,6 +318,79 @@ store_configure(struct store *st, struct err *e)
 	return 0;
 }
 
+/* SQLite's names for a database held in memory or in a temporary file. */
+static int
+store_is_file(const char *path)
+{
+	return path[0] != '\0' && strcmp(path, ":memory:") != 0;
+}
+
+/*
+ * The file holds the tracking secret, and its -wal or -journal holds
+ * copies of its pages: as with a password file (secret.c) or a DKIM key
+ * (dkim.c), one that group or others may access is refused, not repaired,
+ * since the secret may already have been read. Anything but a regular file
+ * is left to SQLite to refuse.
+ */
+static int
+store_check_private(const char *path, const char *suffix, struct err *e)
+{
+	size_t n = strlen(path) + strlen(suffix) + 1;
+	char *name = xmalloc(n);
+	struct stat sb;
+	int rc = 0;
+
+	snprintf(name, n, "%s%s", path, suffix);
+	if (stat(name, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & (S_IRWXG | S_IRWXO)))
+		rc = err_set(e, EX_CONFIG, "%s: the database holds the "
+		    "tracking secret but is accessible by group or others "
+		    "(mode %04o); chmod 600 %s", name,
+		    (unsigned)(sb.st_mode & 07777), name);
+	free(name);
+	return rc;
+}
+
+/*
+ * A new database is made mode 0600 here, before SQLite sees it: SQLite
+ * would create it 0644 less the umask, and it gives its -wal and -shm the
+ * mode of the database, so those follow. O_EXCL: an existing file, even
+ * one made a moment ago by another init, is opened, never replaced.
+ */
+static int
+store_create_private(const char *path, struct err *e)
+{
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0 && errno != EEXIST)
+		return err_set(e, EX_CANTCREAT, "%s: cannot create: %s", path,
+		    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return 0;
+}
+
+static int
+store_check_file(const char *path, int flags, struct err *e)
+{
+	static const char *const kept[] = { "", "-wal", "-journal" };
+	size_t i;
+
+	if (!store_is_file(path))
+		return 0;
+	if (!(flags & STORE_CREATE) && access(path, F_OK) != 0)
+		return err_set(e, EX_NOINPUT, "%s: no such database "
+		    "(create it with 'postbote init')", path);
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (store_check_private(path, kept[i], e) < 0)
+			return -1;
+	if ((flags & STORE_CREATE) && store_create_private(path, e) < 0)
+		return -1;
+	return 0;
+}
+
 int
 store_open(const char *path, int flags, struct store **out, struct err *e)
 {
@@ -323,9 +399,8 @@ store_open(const char *path, int flags, struct store **out, struct err *e)
 	int version;
 
 	*out = NULL;
-	if (!(flags & STORE_CREATE) && access(path, F_OK) != 0)
-		return err_set(e, EX_NOINPUT, "%s: no such database "
-		    "(create it with 'postbote init')", path);
+	if (store_check_file(path, flags, e) < 0)
+		return -1;
 	if (flags & STORE_CREATE)
 		oflags |= SQLITE_OPEN_CREATE;
 	st = xcalloc(1, sizeof(*st));

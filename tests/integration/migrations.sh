@@ -3,6 +3,9 @@
 # in place by any command, one from a newer postbote refused, and files
 # that are not databases at all.
 . "$TESTS/lib.sh"
+# The files made here with sqlite3 and the shell stand for databases, and
+# postbote refuses one that group or others may read (secrets.sh).
+umask 077
 
 version() { sqlite3 "$1" "PRAGMA user_version"; }
 SCHEMA="$TESTS/../schema"

@@ -10,6 +10,7 @@
 #include "unit.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "import.h"
@@ -192,6 +193,8 @@ make_v1(const char *path, const char *extra_sql)
 	if (extra_sql != NULL)
 		sql_exec(db, extra_sql);
 	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+	/* SQLite made it 0644 less the umask; store_open wants it private. */
+	assert_int_equal(chmod(path, 0600), 0);
 }
 
 static int
@@ -272,6 +275,7 @@ t_newer_refused(void **state)
 	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
 	sql_exec(db, "CREATE TABLE future(x); PRAGMA user_version = 99");
 	sqlite3_close(db);
+	assert_int_equal(chmod(path, 0600), 0);
 
 	assert_int_equal(store_open(path, 0, &st, &e), -1);
 	assert_null(st);
@@ -313,6 +317,7 @@ t_not_a_database(void **state)
 	(void)state;
 	unit_write(dir, "list.csv", text, sizeof(text) - 1, path,
 	    sizeof(path));
+	assert_int_equal(chmod(path, 0600), 0);
 	assert_int_equal(store_open(path, 0, &st, &e), -1);
 	assert_null(st);
 	assert_int_equal(e.code, EX_DATAERR);
@@ -332,6 +337,58 @@ t_cannot_create(void **state)
 	assert_int_equal(store_open(path, STORE_CREATE, &st, &e), -1);
 	assert_null(st);
 	assert_int_equal(e.code, EX_CANTCREAT);
+	unit_rmtree(dir);
+	free(dir);
+}
+
+/* The database holds the tracking secret: made 0600 whatever the umask,
+ * its -wal too, and refused (EX_CONFIG) once group or others may read it
+ * or its -wal, by an open with or without STORE_CREATE. */
+static void
+t_private(void **state)
+{
+	static const char *const suffix[] = { "", "-wal" };
+	static const mode_t bad[] = { 0640, 0604, 0660, 0620 };
+	char *dir = scratch(), path[4096], side[4200], want[4300];
+	struct store *st = NULL;
+	struct err e = { 0 };
+	struct stat sb;
+	mode_t old;
+	size_t i, j;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/private.db", dir);
+	old = umask(0);
+	if (store_open(path, STORE_CREATE, &st, &e) < 0)
+		fail_msg("%s", e.msg);
+	umask(old);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	snprintf(side, sizeof(side), "%s-wal", path);
+	assert_int_equal(stat(side, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+	store_close(st);
+	for (i = 0; i < NELEM(suffix); i++)
+		for (j = 0; j < NELEM(bad); j++) {
+			snprintf(side, sizeof(side), "%s%s", path, suffix[i]);
+			if (i > 0)	/* a -wal left behind by a crash */
+				unit_write(dir, "private.db-wal", "", 0, side,
+				    sizeof(side));
+			assert_int_equal(chmod(side, bad[j]), 0);
+			st = (struct store *)1;
+			assert_int_equal(store_open(path, j % 2 ? STORE_CREATE :
+			    0, &st, &e), -1);
+			assert_null(st);
+			assert_int_equal(e.code, EX_CONFIG);
+			snprintf(want, sizeof(want), "chmod 600 %s", side);
+			assert_non_null(strstr(e.msg, want));
+			assert_int_equal(chmod(side, 0600), 0);
+			if (i > 0)
+				assert_int_equal(unlink(side), 0);
+		}
+	if (store_open(path, 0, &st, &e) < 0)
+		fail_msg("%s", e.msg);
+	store_close(st);
 	unit_rmtree(dir);
 	free(dir);
 }
@@ -667,6 +724,8 @@ main(void)
 	    NULL);
 	unit_add(&u, "open: not a database", t_not_a_database, NULL);
 	unit_add(&u, "open: directory missing", t_cannot_create, NULL);
+	unit_add(&u, "open: made 0600, refused when others may read",
+	    t_private, NULL);
 	UNIT_TABLE(&u, count_cases, t_count);
 	UNIT_TABLE(&u, bad_cases, t_bad_segment);
 	writers = u.n;

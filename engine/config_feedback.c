@@ -2,6 +2,7 @@
  * config_feedback.c - the "feedback" and "webhooks" sections of
  * postbote.json; see config.h.
  */
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,36 @@ static const char *const webhook_types[] = { "delivered", "deferred",
     "bounced", "opened", "clicked", "unsubscribed", "complained",
     "replied", "auto_replied", "*", NULL };
 
+/*
+ * A user name or password in the URL would be a secret in the config
+ * file, which holds none, and would be stored and shown by `webhooks
+ * ls`; the receiver checks each call's signature instead. The message
+ * does not repeat the URL.
+ */
+static int
+webhook_url_check(const char *path, const char *w, const char *url,
+    struct err *e)
+{
+	CURLU *u = curl_url();
+	char *user = NULL, *pass = NULL;
+	int rc = 0;
+
+	if (u == NULL)
+		return err_set(e, EX_OSERR, "out of memory");
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+		rc = err_set(e, EX_CONFIG, "%s: \"%s.url\" is not a valid URL",
+		    path, w);
+	else if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PASSWORD, &pass, 0) == CURLUE_OK)
+		rc = err_set(e, EX_CONFIG, "%s: \"%s.url\" holds credentials; "
+		    "the config file holds no secrets (the receiver checks "
+		    "each call's signature)", path, w);
+	curl_free(user);
+	curl_free(pass);
+	curl_url_cleanup(u);
+	return rc;
+}
+
 static int
 webhook_events(const char *path, const char *w, json_t *arr,
     struct config_webhook *h, struct err *e)
@@ -171,6 +202,8 @@ webhook_one(const char *path, size_t i, json_t *obj, struct config *cfg,
 	    strncmp(h->url, "http://", 7) != 0)
 		return err_set(e, EX_CONFIG, "%s: \"%s.url\" must start with "
 		    "https:// (or http://)", path, w);
+	if (webhook_url_check(path, w, h->url, e) < 0)
+		return -1;
 	if ((h->secret_file == NULL) == (h->secret_env == NULL))
 		return err_set(e, EX_CONFIG, "%s: \"%s\" needs exactly one of "
 		    "\"secret_file\" and \"secret_env\" (the key that signs "

@@ -257,6 +257,8 @@ for bad in '{"feedback": {"unsubscribe": "maybe"}}' \
 	'{"feedback": {"complaint_rate_pause": 2}}' \
 	'{"webhooks": [{"name": "a", "url": "ftp://x", "events": ["bounced"], "secret_env": "S"}]}' \
 	'{"webhooks": [{"name": "a", "url": "https://x", "events": ["bounced"]}]}' \
+	'{"webhooks": [{"name": "a", "url": "https://u:pw@x/h", "events": ["bounced"], "secret_env": "S"}]}' \
+	'{"webhooks": [{"name": "a", "url": "https://u@x/h", "events": ["bounced"], "secret_env": "S"}]}' \
 	'{"webhooks": [{"name": "a", "url": "https://x", "events": ["sent"], "secret_env": "S"}]}' \
 	'{"tracking": {"base_url": "https://t.example", "threads": 0}}'; do
 	printf '%s\n' "$bad" > bad.json

@@ -88,6 +88,10 @@ addr_domain_check(const char *d, struct err *e)
 		dot = strchr(p, '.');
 		size_t n = dot ? (size_t)(dot - p) : strlen(p);
 
+		if (n > LIMIT_DOMAIN_LABEL)
+			return err_set(e, EX_DATAERR, "domain label \"%.*s...\" "
+			    "is longer than %d characters", 16, p,
+			    LIMIT_DOMAIN_LABEL);
 		if (!addr_ascii_label_ok(p, n))
 			return err_set(e, EX_DATAERR, "domain label \"%.*s\" "
 			    "is not a valid host name label", (int)n, p);

@@ -801,10 +801,35 @@ config_root(const char *path, json_t *root, struct config *cfg,
 	return 0;
 }
 
+/* Reads the file for jansson; past LIMIT_CONFIG_FILE it stops, so the
+ * limit holds for a pipe or a file that grew after stat() too. */
+struct config_reader {
+	FILE *fp;
+	size_t n;
+	int too_large;
+};
+
+static size_t
+config_read(void *buf, size_t len, void *arg)
+{
+	struct config_reader *r = arg;
+	size_t got = fread(buf, 1, len, r->fp);
+
+	r->n += got;
+	if (r->n > LIMIT_CONFIG_FILE) {
+		r->too_large = 1;
+		return (size_t)-1;
+	}
+	if (got == 0 && ferror(r->fp))
+		return (size_t)-1;
+	return got;
+}
+
 int
 config_load(const char *path, int required, struct config *cfg,
     struct err *e)
 {
+	struct config_reader rd = { NULL, 0, 0 };
 	json_error_t jerr;
 	struct stat sb;
 	json_t *root;
@@ -825,7 +850,16 @@ config_load(const char *path, int required, struct config *cfg,
 	if (sb.st_size > LIMIT_CONFIG_FILE)
 		return err_set(e, EX_CONFIG, "%s: larger than %d bytes", path,
 		    LIMIT_CONFIG_FILE);
-	root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	if ((rd.fp = fopen(path, "rb")) == NULL)
+		return err_set(e, EX_IOERR, "%s: %s", path, strerror(errno));
+	root = json_load_callback(config_read, &rd, JSON_REJECT_DUPLICATES,
+	    &jerr);
+	fclose(rd.fp);
+	if (rd.too_large) {
+		json_decref(root);
+		return err_set(e, EX_CONFIG, "%s: larger than %d bytes", path,
+		    LIMIT_CONFIG_FILE);
+	}
 	if (root == NULL)
 		return err_set(e, EX_CONFIG, "%s:%d:%d: %s", path, jerr.line,
 		    jerr.column, jerr.text);

@@ -958,10 +958,11 @@ dkim_sign_digest(struct dkim_ctx *x, const struct dkim_key *k,
 	    EVP_DigestSign(x->ed, sig, siglen, dgst, 32) == 1 ? 0 : -1;
 }
 
+/* The field in x->sig: 0, -1 when OpenSSL fails, -2 when it does not
+ * fit the working buffers. */
 static int
 dkim_sign_one(struct dkim_ctx *x, const struct dkim_domain *d,
-    const struct dkim_key *k, const struct buf *hlist, const char *bh,
-    struct buf *out)
+    const struct dkim_key *k, const struct buf *hlist, const char *bh)
 {
 	unsigned char dgst[EVP_MAX_MD_SIZE], sig[DKIM_SIG_MAX];
 	size_t col, siglen;
@@ -970,15 +971,48 @@ dkim_sign_one(struct dkim_ctx *x, const struct dkim_domain *d,
 	buf_reset(&x->canon);
 	if (dkim_sig_head(&x->sig, &col, d, k, hlist, bh) < 0 ||
 	    dkim_canon_field(x->sig.data, x->sig.len, &x->canon) < 0)
-		return -1;
+		return -2;
 	if (!EVP_DigestInit_ex2(x->md, x->s->sha256, NULL) ||
 	    !EVP_DigestUpdate(x->md, x->fields.data, x->fields.len) ||
 	    !EVP_DigestUpdate(x->md, x->canon.data, x->canon.len) ||
 	    !EVP_DigestFinal_ex(x->md, dgst, &dlen) ||
-	    dkim_sign_digest(x, k, dgst, sig, &siglen) < 0 ||
-	    dkim_sig_tail(&x->sig, col, sig, siglen) < 0)
+	    dkim_sign_digest(x, k, dgst, sig, &siglen) < 0)
 		return -1;
-	return buf_add(out, x->sig.data, x->sig.len);
+	return dkim_sig_tail(&x->sig, col, sig, siglen) < 0 ? -2 : 0;
+}
+
+/*
+ * Signs with both keys d has. LIMIT_DKIM_SIGNATURES bounds what the
+ * message gets, every signature together (the sender's buffer holds
+ * LIMIT_MESSAGE more); only signed fields by the hundred reach it, so
+ * it is the message's fault, not OpenSSL's.
+ */
+static int
+dkim_sign_all(struct dkim_ctx *x, const struct dkim_domain *d,
+    const char *bh, struct buf *out, struct err *e)
+{
+	size_t was = out->len, n;
+	int i, rc;
+
+	for (i = 0; i < 2; i++) {
+		if (d->key[i] == NULL)
+			continue;
+		rc = dkim_sign_one(x, d, d->key[i], &x->hlist, bh);
+		if (rc == -1)
+			return err_set(e, EX_SOFTWARE, "DKIM signing for %s "
+			    "with %s: OpenSSL fails", d->name,
+			    dkim_algorithm_name((enum dkim_algorithm)i));
+		n = out->len - was + x->sig.len;
+		if (rc == -2 || n > LIMIT_DKIM_SIGNATURES)
+			return err_set(e, EX_DATAERR, "the DKIM-Signature "
+			    "fields would take %s%zu bytes, over the limit of "
+			    "%d: too many signed header fields", rc == -2 ?
+			    "more than " : "", n, LIMIT_DKIM_SIGNATURES);
+		if (buf_add(out, x->sig.data, x->sig.len) < 0)
+			return err_set(e, EX_SOFTWARE, "DKIM signing for %s: "
+			    "no room left for the signature", d->name);
+	}
+	return 0;
 }
 
 struct dkim_ctx *
@@ -995,8 +1029,10 @@ dkim_ctx_new(const struct dkim_signer *s)
 	x->field = xcalloc(LIMIT_DKIM_FIELDS, sizeof(*x->field));
 	buf_init(&x->hlist, LIMIT_DKIM_SIGNATURES);
 	buf_init(&x->fields, LIMIT_MESSAGE);
-	buf_init(&x->sig, LIMIT_DKIM_SIGNATURES);
-	buf_init(&x->canon, LIMIT_DKIM_SIGNATURES);
+	/* Room to build a field over the limit and say by how much: h=
+	   is at most LIMIT_DKIM_SIGNATURES (hlist), folding adds 3%. */
+	buf_init(&x->sig, 2 * LIMIT_DKIM_SIGNATURES);
+	buf_init(&x->canon, 2 * LIMIT_DKIM_SIGNATURES);
 	buf_init(&x->line, LIMIT_MESSAGE);
 	return x;
 }
@@ -1035,7 +1071,7 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 	const struct dkim_domain *d;
 	const char *blank = memmem(msg, len, "\r\n\r\n", 4);
 	size_t was = out->len, body = 0;
-	int i, nf, rc = -1;
+	int nf, rc = -1;
 
 	if (dkim_check_crlf(msg, blank != NULL ? (size_t)(blank + 4 - msg) :
 	    len, e) < 0 ||
@@ -1057,16 +1093,8 @@ dkim_ctx_sign(struct dkim_ctx *x, const char *msg, size_t len,
 	    &x->line, bh, e) < 0)
 		goto out;
 	EVP_EncodeBlock((unsigned char *)bh64, bh, 32);
-	for (i = 0; i < 2; i++)
-		if (d->key[i] != NULL &&
-		    dkim_sign_one(x, d, d->key[i], &x->hlist, bh64, out) < 0) {
-			err_set(e, EX_SOFTWARE, "DKIM signing for %s with %s: "
-			    "OpenSSL fails, or the signatures exceed %d bytes",
-			    d->name,
-			    dkim_algorithm_name((enum dkim_algorithm)i),
-			    LIMIT_DKIM_SIGNATURES);
-			goto out;
-		}
+	if (dkim_sign_all(x, d, bh64, out, e) < 0)
+		goto out;
 	rc = 0;
 out:
 	if (rc < 0) {

@@ -103,8 +103,9 @@ void dkim_ctx_free(struct dkim_ctx *x);
  * leaves out as it was and fails: EX_DATAERR for a message with a bare CR
  * or LF, without a From field, with more than one From field or address,
  * with a From address whose domain is not a valid host name, with more
- * than LIMIT_DKIM_FIELDS header fields, or with more signed fields than
- * LIMIT_DKIM_SIGNATURES holds; EX_CONFIG when no key
+ * than LIMIT_DKIM_FIELDS header fields, or with so many signed fields
+ * that the signatures, all together, would pass LIMIT_DKIM_SIGNATURES
+ * bytes (the message names the size); EX_CONFIG when no key
  * covers the From domain (naming it); EX_SOFTWARE when OpenSSL fails or
  * out's maximum is reached.
  */

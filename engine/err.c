@@ -33,8 +33,10 @@ err_prefix(struct err *e, const char *fmt, ...)
 	vsnprintf(head, sizeof(head), fmt, ap);
 	va_end(ap);
 	memcpy(old, e->msg, sizeof(old));
+	/* The message is cut only where the whole would not fit, whatever
+	   the prefix's length. */
 	snprintf(e->msg, sizeof(e->msg), "%s: %.*s", head,
-	    (int)(sizeof(e->msg) - sizeof(head) - 2), old);
+	    (int)(sizeof(e->msg) - strlen(head) - 3), old);
 }
 
 void

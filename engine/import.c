@@ -49,6 +49,7 @@ struct importer {
 	int64_t row_line;		/* line the current row started on */
 	int between_rows;
 	int field_too_long;		/* fatal, reported by csv_feed() */
+	int long_col;			/* ... in this column, from 0 */
 	struct row row;
 
 	/* CSV header */
@@ -159,6 +160,11 @@ import_write(struct importer *ip, const char *email, size_t len,
 		return -1;
 	}
 	free(text);
+	if (outcome == IMPORT_TOO_LARGE) {
+		import_reject(ip, "attributes merged with the stored ones are "
+		    "larger than %d bytes", LIMIT_ATTRS);
+		return 0;
+	}
 	ip->stats->added += outcome == IMPORT_ADDED;
 	ip->stats->updated += outcome == IMPORT_UPDATED;
 	ip->stats->unchanged += outcome == IMPORT_UNCHANGED;
@@ -362,6 +368,7 @@ csv_on_field(void *field, size_t len, void *data)
 		return;
 	if (len > LIMIT_IMPORT_FIELD) {
 		ip->field_too_long = 1;
+		ip->long_col = r->n;
 		return;
 	}
 	if (r->n >= LIMIT_IMPORT_COLUMNS) {
@@ -415,6 +422,22 @@ csv_blank(const char *s, size_t n)
 }
 
 static int
+csv_field_too_long(struct importer *ip)
+{
+	char what[320];
+	int col = ip->long_col;
+
+	if (ip->have_header && col < ip->ncols)
+		snprintf(what, sizeof(what), "column %d (%s): a field is longer "
+		    "than %d bytes", col + 1, ip->header[col],
+		    LIMIT_IMPORT_FIELD);
+	else
+		snprintf(what, sizeof(what), "column %d: a field is longer than "
+		    "%d bytes", col + 1, LIMIT_IMPORT_FIELD);
+	return import_fatal(ip, EX_DATAERR, "%s", what);
+}
+
+static int
 csv_feed(struct importer *ip, struct csv_parser *p, const char *s, size_t n)
 {
 	/* A blank line starts no row, so the next line may still be the
@@ -436,9 +459,11 @@ csv_feed(struct importer *ip, struct csv_parser *p, const char *s, size_t n)
 	/* libcsv grows its field buffer without limit, so an unfinished
 	 * field is bounded here, a finished one in csv_on_field(). */
 	if (ip->field_too_long ||
-	    csv_get_buffer_size(p) > LIMIT_IMPORT_FIELD + 1024)
-		return import_fatal(ip, EX_DATAERR, "a field is longer than "
-		    "%s bytes", "65536");
+	    csv_get_buffer_size(p) > LIMIT_IMPORT_FIELD + 1024) {
+		if (!ip->field_too_long)
+			ip->long_col = ip->row.n;	/* the one being read */
+		return csv_field_too_long(ip);
+	}
 	return 0;
 }
 

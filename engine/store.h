@@ -103,7 +103,9 @@ enum import_outcome {
 	IMPORT_ADDED,		/* a new recipient */
 	IMPORT_UPDATED,		/* known recipient, attributes changed */
 	IMPORT_UNCHANGED,	/* known recipient, nothing new */
-	IMPORT_DUPLICATE	/* seen earlier in this file; merged */
+	IMPORT_DUPLICATE,	/* seen earlier in this file; merged */
+	IMPORT_TOO_LARGE	/* known recipient whose merged attributes
+				   would pass LIMIT_ATTRS: nothing written */
 };
 
 /*

@@ -19,7 +19,10 @@ enum {
 };
 
 static const char *import_sql[Q_COUNT] = {
-	[Q_FIND] = ("SELECT id FROM recipients WHERE address_key = ?1"),
+	/* With the size the merge would give: LIMIT_ATTRS bounds the
+	 * stored attributes, not only one row's. */
+	[Q_FIND] = ("SELECT id, length(CAST(json_patch(attrs, ?2) AS BLOB)) "
+	    "FROM recipients WHERE address_key = ?1"),
 	/* Most rows of a bulk import are new: one statement tries the
 	 * insert, and only a conflict costs the look-up. json_patch() and
 	 * not json(): the merge on a re-import drops null members, so the
@@ -152,9 +155,21 @@ import_known(struct store_import *im, const struct addr *a,
     const char *attrs, int64_t line, int64_t *id,
     enum import_outcome *outcome, int64_t *dup_line, struct err *e)
 {
+	int64_t merged;
+	int rc;
+
 	sqlite3_bind_text(im->q[Q_FIND], 1, a->key, -1, SQLITE_STATIC);
-	if (import_lookup(im, Q_FIND, id, e) < 0)
-		return -1;
+	sqlite3_bind_text(im->q[Q_FIND], 2, attrs, -1, SQLITE_STATIC);
+	rc = sqlite3_step(im->q[Q_FIND]);
+	*id = rc == SQLITE_ROW ? sqlite3_column_int64(im->q[Q_FIND], 0) : 0;
+	merged = rc == SQLITE_ROW ? sqlite3_column_int64(im->q[Q_FIND], 1) : 0;
+	sqlite3_reset(im->q[Q_FIND]);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_sqlerr(im->st, e, "importing");
+	if (merged > LIMIT_ATTRS) {
+		*outcome = IMPORT_TOO_LARGE;
+		return 0;
+	}
 	sqlite3_bind_int64(im->q[Q_SEEN_GET], 1, *id);
 	if (import_lookup(im, Q_SEEN_GET, dup_line, e) < 0)
 		return -1;
@@ -194,6 +209,9 @@ store_import_row(struct store_import *im, const struct addr *a,
 	} else if (import_known(im, a, attrs, line, &id, outcome, dup_line,
 	    e) < 0)
 		return -1;
+	*joined = 0;
+	if (*outcome == IMPORT_TOO_LARGE)
+		return 0;
 	sqlite3_bind_int64(im->q[Q_JOIN], 1, im->list_id);
 	sqlite3_bind_int64(im->q[Q_JOIN], 2, id);
 	sqlite3_bind_int64(im->q[Q_JOIN], 3, im->now);

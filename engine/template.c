@@ -281,7 +281,8 @@ emit_op(struct compiler *c, int type, uint32_t a, uint32_t b, uint32_t *at)
 	struct tpl *t = c->t;
 
 	if (t->nops >= LIMIT_TEMPLATE_OPS)
-		return cerror(c, c->tag_pos, "the template is too large");
+		return cerror(c, c->tag_pos, "the template is too large (more "
+		    "than %d operations)", LIMIT_TEMPLATE_OPS);
 	t->ops = grow(t->ops, t->nops, sizeof(*t->ops));
 	t->ops[t->nops] = (struct op){ .type = (uint8_t)type, .a = a, .b = b };
 	if (at != NULL)
@@ -410,7 +411,8 @@ new_atom(struct compiler *c, struct atom **a, uint32_t *idx)
 	struct tpl *t = c->t;
 
 	if (t->natoms >= LIMIT_TEMPLATE_OPS)
-		return cerror(c, here(c), "the template is too large");
+		return cerror(c, here(c), "the template is too large (more "
+		    "than %d values)", LIMIT_TEMPLATE_OPS);
 	t->atoms = grow(t->atoms, t->natoms, sizeof(*t->atoms));
 	*idx = t->natoms++;
 	*a = &t->atoms[*idx];
@@ -603,7 +605,8 @@ new_node(struct compiler *c, int kind, int op, uint32_t l, uint32_t r,
 	struct tpl *t = c->t;
 
 	if (t->nnodes >= LIMIT_TEMPLATE_OPS)
-		return cerror(c, here(c), "the template is too large");
+		return cerror(c, here(c), "the template is too large (more "
+		    "than %d conditions)", LIMIT_TEMPLATE_OPS);
 	t->nodes = grow(t->nodes, t->nnodes, sizeof(*t->nodes));
 	t->nodes[t->nnodes] = (struct node){ (uint8_t)kind, (uint8_t)op, l, r };
 	*idx = t->nnodes++;
@@ -965,9 +968,11 @@ standalone(const struct compiler *c, size_t text_start, size_t tag_start,
 
 	*from = tag_start;
 	*to = tag_end;
-	while (ls > 0 && c->src[ls - 1] != '\n')
+	/* No further back than the text before the tag: scanning to the
+	 * start of a long line for every tag on it was quadratic. */
+	while (ls > text_start && c->src[ls - 1] != '\n')
 		ls--;
-	if (ls < text_start)
+	if (ls > 0 && c->src[ls - 1] != '\n')
 		return;
 	for (i = ls; i < tag_start; i++)
 		if (c->src[i] != ' ' && c->src[i] != '\t')

@@ -106,7 +106,8 @@ workers_start(int n, workers_fn fn, void *arg, struct workers **out,
 
 	*out = NULL;
 	if (n < 1 || n > LIMIT_WORKERS)
-		return err_set(e, EX_SOFTWARE, "workers: %d threads", n);
+		return err_set(e, EX_SOFTWARE, "workers: %d threads; from 1 to "
+		    "%d", n, LIMIT_WORKERS);
 	w = xcalloc(1, sizeof(*w));
 	w->fn = fn;
 	w->arg = arg;

@@ -67,6 +67,7 @@ struct sched_fail {
 	int code;
 	char dsn[SMTP_DSN_MAX];
 	char text[LIMIT_SMTP_TEXT];
+	char relay[LIMIT_ADDR_DOMAIN + INET6_ADDRSTRLEN + 16];	/* "": none */
 };
 
 struct sched_conn;
@@ -236,6 +237,7 @@ fail_set(struct sched_fail *f, enum sched_status st, int code,
 	f->code = code;
 	snprintf(f->dsn, sizeof(f->dsn), "%s", dsn);
 	textf(f->text, sizeof(f->text), "%s", text);
+	f->relay[0] = '\0';
 }
 
 static enum sched_status
@@ -322,7 +324,8 @@ job_end(struct sched *s, struct sched_job *j, enum sched_status st,
 static void
 job_fail(struct sched *s, struct sched_job *j, const struct sched_fail *f)
 {
-	job_end(s, j, f->status, f->code, f->dsn, f->text, NULL, NULL);
+	job_end(s, j, f->status, f->code, f->dsn, f->text,
+	    f->relay[0] != '\0' ? f->relay : NULL, NULL);
 }
 
 static struct sched_job *
@@ -536,6 +539,13 @@ hop_release(struct sched *s, struct sched_hop *h)
 	free(h);
 }
 
+/* "name[ip]:port", as log lines name the relay. */
+static void
+hop_relay(const struct sched_hop *h, char *dst, size_t n)
+{
+	textf(dst, n, "%s[%s]:%d", h->name, h->ip, h->pol->port);
+}
+
 /* The hop cannot be reached; the dests using it move on when pumped. */
 static void
 hop_kill(struct sched *s, struct sched_hop *h, const struct smtp_event *ev)
@@ -547,6 +557,10 @@ hop_kill(struct sched *s, struct sched_hop *h, const struct smtp_event *ev)
 	textf(text, sizeof(text), "%s: %s", h->name, ev->text);
 	fail_set(&h->fail, ev->status == SMTP_PERM ? SCHED_BOUNCED :
 	    SCHED_DEFERRED, ev->code, ev->dsn, text);
+	/* As Postfix logs it: the relay once the server has spoken (a
+	 * refused AUTH, a 554 greeting), none when it never answered. */
+	if (ev->code != 0 || ev->stage > SMTP_STAGE_GREETING)
+		hop_relay(h, h->fail.relay, sizeof(h->fail.relay));
 }
 
 /* --------------------------------------------------------------- targets */
@@ -905,13 +919,6 @@ conn_start(struct sched *s, struct sched_conn *c, struct sched_job *j)
 }
 
 static void
-conn_relay(const struct sched_conn *c, char *dst, size_t n)
-{
-	textf(dst, n, "%s[%s]:%d", c->hop->name, c->hop->ip,
-	    c->hop->pol->port);
-}
-
-static void
 conn_go_idle(struct sched *s, struct sched_conn *c)
 {
 	struct sched_hop *h = c->hop;
@@ -1077,7 +1084,7 @@ on_message(struct sched *s, struct sched_conn *c,
 	    s->sc->cfg->throttle_patterns,
 	    s->sc->cfg->nthrottle_patterns))
 		dest_signal(s, d);
-	conn_relay(c, relay, sizeof(relay));
+	hop_relay(c->hop, relay, sizeof(relay));
 	job_end(s, j, st, r->code, r->dsn, r->text, relay,
 	    c->tls[0] ? c->tls : NULL);
 }

@@ -699,6 +699,8 @@ eq "faults: ... dsn 5.7.1, the greeting in last_reply" \
     "$(rows c6c | cut -d'|' -f2,4,5 | sort -u)" "bounced|5.7.1|554 127.0.0.1: go away"
 eq "faults: ... one session, nothing sent" \
     "$(grep -c -- '--: connect from' greet.log) $(saved greet)" "1 0"
+eq "faults: ... the log names the relay that refused" \
+    "$(grep -c " relay=127\.0\.0\.1\[127\.0\.0\.1\]:${port[greet]} .* status=bounced " c6c.log)" 3
 
 DEAD=$(free_port)
 route_cfg dead.json "$DEAD"
@@ -712,6 +714,8 @@ outcome "faults: nobody listening: exit 0, all deferred" c6d \
 eq "faults: ... the connect error in last_reply" \
     "$(rows c6d | grep -c "|deferred|1|[^|]*|.*Connection refused")" 3
 check "faults: ... quickly (${ms} ms, connect timeout 10 s)" test "$ms" -lt 3000
+eq "faults: ... relay=none in the log: no server answered" \
+    "$(grep -c ' relay=none .* status=deferred ' c6d.log)" 3
 
 # ============================================================ 7. SIGTERM
 start tarpit --tarpit-ms 300

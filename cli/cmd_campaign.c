@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "campaign.h"
 #include "cli.h"
+#include "config.h"
 #include "mime.h"
 #include "render.h"
 #include "send.h"
@@ -40,6 +41,9 @@ struct create_args {
 	struct mailbox mfrom;
 	struct mailbox mreply;
 	json_t *options;	/* built from the message option flags */
+	const char *after;	/* --after, of a follow-up */
+	char *inherited[5];	/* a follow-up's parent's list, template,
+				   From name and address, Reply-To */
 };
 
 /* --header 'Name: value': checked now, stored as [name, value]. */
@@ -83,11 +87,14 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		{ "header", required_argument, NULL, 'H' },
 		{ "list-id", required_argument, NULL, 'I' },
 		{ "feedback-id", required_argument, NULL, 'F' },
+		{ "follow-up-of", required_argument, NULL, 'P' },
+		{ "audience", required_argument, NULL, 'A' },
+		{ "after", required_argument, NULL, 'a' },
 		{ NULL, 0, NULL, 0 }
 	};
 	int ch, rc;
 
-	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:",
+	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:P:A:a:",
 	    opts)) != -1) {
 		switch (ch) {
 		case 'l': a->spec.list = optarg; break;
@@ -96,6 +103,9 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		case 'r': a->reply = optarg; break;
 		case 's': a->spec.segment = optarg; break;
 		case 'S': a->when = optarg; break;
+		case 'P': a->spec.follow_up_of = optarg; break;
+		case 'A': a->spec.follow_up_audience = optarg; break;
+		case 'a': a->after = optarg; break;
 		case 'V':
 			json_object_set_new(a->options, "variables",
 			    json_string("strict"));
@@ -117,8 +127,18 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 	}
 	if (cli_args(c, argc, argv, 1, "NAME") != 0)
 		return EX_USAGE;
-	if (a->spec.list == NULL || a->spec.template_name == NULL ||
-	    a->from == NULL)
+	if (a->spec.follow_up_of == NULL && (a->spec.follow_up_audience !=
+	    NULL || a->after != NULL))
+		return cli_usage(c, "--audience and --after go with "
+		    "--follow-up-of");
+	if (a->spec.follow_up_of != NULL && (a->spec.follow_up_audience ==
+	    NULL || a->after == NULL))
+		return cli_usage(c, "a follow-up needs --audience and --after");
+	if (a->spec.follow_up_of != NULL && a->when != NULL)
+		return cli_usage(c, "a follow-up is due --after its parent "
+		    "finished; it takes no --schedule");
+	if (a->spec.follow_up_of == NULL && (a->spec.list == NULL ||
+	    a->spec.template_name == NULL || a->from == NULL))
 		return cli_usage(c, "--list, --template and --from are "
 		    "required");
 	a->spec.name = argv[optind];
@@ -131,12 +151,18 @@ create_check(struct create_args *a, struct err *e)
 {
 	struct campaign_options o;
 
-	if (addr_parse_mailbox(a->from, &a->mfrom, e) < 0) {
-		err_prefix(e, "--from");
-		return -1;
+	if (a->after != NULL && config_duration(a->after,
+	    &a->spec.follow_up_after) < 0)
+		return err_set(e, EX_USAGE, "--after wants a duration such as "
+		    "\"12h\" or \"3d\"");
+	if (a->from != NULL) {
+		if (addr_parse_mailbox(a->from, &a->mfrom, e) < 0) {
+			err_prefix(e, "--from");
+			return -1;
+		}
+		a->spec.from_name = a->mfrom.name;
+		a->spec.from_addr = a->mfrom.addr.address;
 	}
-	a->spec.from_name = a->mfrom.name;
-	a->spec.from_addr = a->mfrom.addr.address;
 	if (a->reply != NULL) {
 		if (addr_parse_mailbox(a->reply, &a->mreply, e) < 0) {
 			err_prefix(e, "--reply-to");
@@ -156,6 +182,26 @@ create_check(struct create_args *a, struct err *e)
 	return 0;
 }
 
+/* What a follow-up does not say, it takes from its parent. */
+static int
+inherit(const struct campaign_info *ci, void *ctx)
+{
+	struct create_args *a = ctx;
+
+	if (a->spec.list == NULL)
+		a->spec.list = a->inherited[0] = xstrdup(ci->list);
+	if (a->spec.template_name == NULL)
+		a->spec.template_name = a->inherited[1] =
+		    xstrdup(ci->template_name);
+	if (a->spec.from_addr == NULL) {
+		a->spec.from_name = a->inherited[2] = xstrdup(ci->from_name);
+		a->spec.from_addr = a->inherited[3] = xstrdup(ci->from_addr);
+	}
+	if (a->reply == NULL && ci->reply_to != NULL)
+		a->spec.reply_to = a->inherited[4] = xstrdup(ci->reply_to);
+	return 0;
+}
+
 static int
 camp_create(struct cli *c, int argc, char **argv)
 {
@@ -164,6 +210,7 @@ camp_create(struct cli *c, int argc, char **argv)
 	struct audience aud;
 	struct store *st = NULL;
 	int64_t id;
+	size_t i;
 	struct err e;
 	int rc;
 
@@ -177,19 +224,28 @@ camp_create(struct cli *c, int argc, char **argv)
 	if ((rc = cli_open(c, &st)) != 0)
 		goto out;
 	/* The template must compile before a campaign can name it. */
-	if (render_load(st, c->cfg, NULL, a.spec.template_name, 0, &r, &id,
+	if ((a.spec.follow_up_of != NULL && store_campaign_get(st,
+	    a.spec.follow_up_of, inherit, &a, &e) < 0) ||
+	    render_load(st, c->cfg, NULL, a.spec.template_name, 0, &r, &id,
 	    &e) < 0 || store_campaign_create(st, &a.spec, &aud, &e) < 0) {
 		rc = cli_fail(c, &e);
 		goto out;
 	}
-	out_say(c, "created campaign %s (%s)", a.spec.name,
-	    a.spec.scheduled_at ? "scheduled" : "draft");
+	if (a.spec.follow_up_of != NULL)
+		out_say(c, "created campaign %s (scheduled: %s after %s "
+		    "finishes, to its %s recipients)", a.spec.name, a.after,
+		    a.spec.follow_up_of, a.spec.follow_up_audience);
+	else
+		out_say(c, "created campaign %s (%s)", a.spec.name,
+		    a.spec.scheduled_at ? "scheduled" : "draft");
 	audience_say(c, &aud, a.spec.segment);
 out:
 	render_close(r);
 	store_close(st);
 	free((char *)a.spec.options);
 	json_decref(a.options);
+	for (i = 0; i < sizeof(a.inherited) / sizeof(a.inherited[0]); i++)
+		free(a.inherited[i]);
 	return rc;
 }
 
@@ -219,7 +275,7 @@ show_count(const char *status, int64_t n, void *ctx)
 }
 
 static json_t *
-campaign_json(const struct campaign_info *ci)
+campaign_info_json(const struct campaign_info *ci)
 {
 	return json_pack("{s:s, s:s, s:s?, s:s, s:s?, s:s, s:i, s:s, s:s, "
 	    "s:s?, s:o, s:o, s:o, s:o}", "name", ci->name, "status",
@@ -231,6 +287,20 @@ campaign_json(const struct campaign_info *ci)
 	    "started", out_json_time(ci->started_at), "finished",
 	    out_json_time(ci->finished_at), "created",
 	    out_json_time(ci->created_at));
+}
+
+static json_t *
+campaign_json(const struct campaign_info *ci)
+{
+	json_t *o = campaign_info_json(ci);
+
+	if (o != NULL && ci->follow_up_of != NULL)
+		json_object_set_new(o, "follow_up", json_pack("{s:s, s:s, s:I, "
+		    "s:o}", "of", ci->follow_up_of, "audience",
+		    ci->follow_up_audience, "after_seconds",
+		    (json_int_t)(ci->follow_up_after / 1000), "due",
+		    out_json_time(ci->follow_up_due)));
+	return o;
 }
 
 static void
@@ -261,6 +331,16 @@ show_text(const struct campaign_info *ci)
 	if (ci->finished_at)
 		printf("finished    %s\n", out_time(ci->finished_at, t1,
 		    sizeof(t1)));
+	if (ci->follow_up_of == NULL)
+		return;
+	printf("follows up  %s: its %s recipients, %lld s after it "
+	    "finished\n", ci->follow_up_of, ci->follow_up_audience,
+	    (long long)(ci->follow_up_after / 1000));
+	if (ci->follow_up_due)
+		printf("due         %s\n", out_time(ci->follow_up_due, t1,
+		    sizeof(t1)));
+	else if (ci->started_at == 0)
+		printf("due         when %s has finished\n", ci->follow_up_of);
 }
 
 /*
@@ -283,13 +363,17 @@ show_one(const struct campaign_info *ci, void *ctx)
 		out_kv("name=%s status=%s list=%s template=%s version=%d",
 		    ci->name, ci->status, ci->list, ci->template_name,
 		    ci->template_version);
+		if (ci->follow_up_of != NULL)
+			out_kv("follow_up_of=%s audience=%s after=%lld due=%lld",
+			    ci->follow_up_of, ci->follow_up_audience,
+			    (long long)(ci->follow_up_after / 1000),
+			    (long long)(ci->follow_up_due / 1000));
 		/* Free text last on its own line, as the log's reply is. */
 		if (ci->paused_reason != NULL)
 			printf("paused_reason=%s\n", ci->paused_reason);
 	}
 	if (!started && strcmp(ci->status, "cancelled") != 0) {
-		if (store_audience_count(sc->st, ci->list_id, ci->segment, &aud,
-		    &sc->e) < 0)
+		if (store_campaign_audience(sc->st, ci, &aud, &sc->e) < 0)
 			goto fail;
 		if (obj != NULL)
 			json_object_set_new(obj, "audience", json_pack("{s:I, "
@@ -497,7 +581,10 @@ camp_start(struct cli *c, int argc, char **argv)
 const struct cli_cmd cmd_campaign[] = {
 	{ "create", camp_create, "create a campaign (a draft, or scheduled)",
 	  "create NAME --list LIST --template NAME --from 'Name <address>'\n"
-	  "       [--segment EXPR] [--reply-to ADDRESS] [--schedule TIME]\n\n"
+	  "       [--segment EXPR] [--reply-to ADDRESS] [--schedule TIME]\n"
+	  "create NAME --follow-up-of CAMPAIGN --audience AUDIENCE --after "
+	  "DURATION\n"
+	  "       [--template NAME] [--from ...] [--list ...] [--segment ...]\n\n"
 	  "Pins the template's newest version and reports how many recipients\n"
 	  "the list and segment reach now; the audience itself is resolved when\n"
 	  "the campaign starts. A segment filters on attributes:\n\n"
@@ -510,7 +597,13 @@ const struct cli_cmd cmd_campaign[] = {
 	  "                       campaign goes on); default: it renders empty\n"
 	  "  --header 'N: V'      a custom header (repeatable, up to 32)\n"
 	  "  --list-id TEXT       List-Id, e.g. 'News <news.example.com>'\n"
-	  "  --feedback-id TEXT   Feedback-ID, e.g. 'nov:newsletter:acme'\n" },
+	  "  --feedback-id TEXT   Feedback-ID, e.g. 'nov:newsletter:acme'\n\n"
+	  "A follow-up is due DURATION ('12h', '3d') after CAMPAIGN finished\n"
+	  "(`send --due` starts it) and goes to those CAMPAIGN delivered to who\n"
+	  "opened, not-opened, clicked or not-clicked it, as they stand when it\n"
+	  "starts; opens and clicks a machine made (a proxy, a scanner) do not\n"
+	  "count, and a click counts as an open. The list, template, From and\n"
+	  "Reply-To are the parent's unless given.\n" },
 	{ "show", camp_show, "a campaign, its audience or its deliveries",
 	  "show NAME [--json]\n" },
 	{ "ls", camp_ls, "all campaigns", "ls [--json]\n" },

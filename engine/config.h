@@ -219,6 +219,10 @@ const struct config_route *config_route(const struct config *cfg,
 #define CONFIG_MATCH_EXACT	100000
 int config_match(const char *pattern, const char *name);
 
+/* "30s", "5m", "2h", "3d": a positive integer and a unit, up to a year;
+ * -1: not one. The config's durations and `campaign create --after`. */
+int config_duration(const char *s, int64_t *ms) WUR;
+
 /* A recipient domain's shaping: its best shaping.domains rule, else the
    default, with what the rule leaves unset taken from the default. */
 void config_domain_shape(const struct config *cfg, const char *domain,

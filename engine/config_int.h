@@ -28,8 +28,6 @@ int config_member_int(const char *path, const char *where, json_t *obj,
 /* "example.com" or "*.example.com" made a lower-case A-label; -1: bad. */
 int config_pattern(const char *key, char *out, size_t n) WUR;
 
-/* "30s", "5m", "2h", "3d": a positive integer and a unit; -1: not one. */
-int config_duration(const char *s, int64_t *ms) WUR;
 /* A number member in [lo, hi]; leaves *out when absent. */
 int config_member_double(const char *path, const char *where, json_t *obj,
     const char *key, double lo, double hi, double *out, struct err *e) WUR;

@@ -642,7 +642,10 @@ send_state_cb(const struct campaign_info *c, void *ctx)
 	cs->id = c->id;
 	snprintf(cs->status, sizeof(cs->status), "%s", c->status);
 	snprintf(cs->from_addr, sizeof(cs->from_addr), "%s", c->from_addr);
-	cs->scheduled_at = c->scheduled_at;
+	/* A follow-up whose parent has not finished is refused at the
+	 * start, naming the parent. */
+	cs->scheduled_at = c->follow_up_of != NULL ? c->follow_up_due :
+	    c->scheduled_at;
 	return 0;
 }
 

@@ -193,6 +193,10 @@ struct campaign_info {
 	int64_t finished_at;
 	int64_t created_at;
 	const char *paused_reason;	/* the guard's; NULL: none */
+	const char *follow_up_of;	/* the parent's name; NULL: none */
+	const char *follow_up_audience;	/* "not-opened", ... */
+	int64_t follow_up_after;	/* ms after the parent finished */
+	int64_t follow_up_due;		/* 0: the parent has not finished */
 };
 
 struct campaign_spec {
@@ -205,6 +209,13 @@ struct campaign_spec {
 	const char *reply_to;
 	int64_t scheduled_at;	/* 0: a draft */
 	const char *options;	/* JSON, see campaign_options_parse() */
+	/* A follow-up (scheduled_at 0): due follow_up_after ms after the
+	 * parent finished, to those of its delivered recipients the
+	 * audience names, chosen when it starts. */
+	const char *follow_up_of;	/* the parent's name; NULL: none */
+	const char *follow_up_audience;	/* opened, not-opened, clicked,
+					   not-clicked */
+	int64_t follow_up_after;
 };
 
 /* Who a list and segment reach right now. */
@@ -232,6 +243,10 @@ int store_campaign_action(struct store *st, const char *name,
  */
 int store_audience_count(struct store *st, int64_t list_id,
     const char *segment, struct audience *aud, struct err *e) WUR;
+/* The same for a campaign not started yet: a follow-up's audience is
+ * those its parent's recipients who did what it asks, so far. */
+int store_campaign_audience(struct store *st, const struct campaign_info *ci,
+    struct audience *aud, struct err *e) WUR;
 /*
  * Starts a draft or scheduled campaign: status running, and its audience
  * resolved into one pending delivery per eligible recipient, in one

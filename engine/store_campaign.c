@@ -13,10 +13,47 @@
 #include "limits.h"
 #include "store_int.h"
 
-/* Members of list ?1 that the segment (%1$s) selects. */
+/* Members of list ?1 that the segment (%1$s) and, for a follow-up, its
+ * audience clause (%2$s, naming the parent as ?4) select. */
 #define AUDIENCE_FROM \
 	"FROM list_members m JOIN recipients r ON r.id = m.recipient_id " \
-	"WHERE m.list_id = ?1 AND %1$s "
+	"WHERE m.list_id = ?1 AND %1$s AND %2$s "
+
+/*
+ * A follow-up reaches recipients its parent (?4) delivered to, by what
+ * they did with it; a click counts as an open (the images may have been
+ * blocked), and what a machine opened or clicked counts as nothing.
+ */
+#define FOLLOW_DELIVERED \
+	"EXISTS (SELECT 1 FROM deliveries fd WHERE fd.campaign_id = ?4 AND " \
+	"fd.domain = r.domain AND fd.recipient_id = r.id AND " \
+	"fd.status = 'delivered')"
+#define FOLLOW_DID(TYPES) \
+	"EXISTS (SELECT 1 FROM events fe WHERE fe.recipient_id = r.id AND " \
+	"fe.type IN " TYPES " AND fe.campaign_id = ?4 AND fe.machine = 0)"
+
+static const struct {
+	const char *name;
+	const char *sql;
+} follow_ups[] = {
+	{ "opened", FOLLOW_DELIVERED " AND " FOLLOW_DID("('opened', 'clicked')") },
+	{ "not-opened", FOLLOW_DELIVERED " AND NOT "
+	    FOLLOW_DID("('opened', 'clicked')") },
+	{ "clicked", FOLLOW_DELIVERED " AND " FOLLOW_DID("('clicked')") },
+	{ "not-clicked", FOLLOW_DELIVERED " AND NOT " FOLLOW_DID("('clicked')") },
+};
+
+/* The clause of a follow-up audience; NULL when there is none such. */
+static const char *
+follow_up_sql(const char *audience)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(follow_ups) / sizeof(follow_ups[0]); i++)
+		if (strcmp(follow_ups[i].name, audience) == 0)
+			return follow_ups[i].sql;
+	return NULL;
+}
 
 /*
  * Suppressed members the segment selects, counted from the suppressions'
@@ -27,10 +64,10 @@
 	"SELECT count(*) FROM (SELECT r.id FROM suppressions s JOIN " \
 	"recipients r ON r.address_key = s.value JOIN list_members m ON " \
 	"m.list_id = ?1 AND m.recipient_id = r.id WHERE s.kind = 'address' " \
-	"AND ifnull(s.list_id, ?1) = ?1 AND %1$s UNION SELECT r.id FROM " \
-	"suppressions s JOIN recipients r ON r.domain = s.value JOIN " \
+	"AND ifnull(s.list_id, ?1) = ?1 AND %1$s AND %2$s UNION SELECT r.id " \
+	"FROM suppressions s JOIN recipients r ON r.domain = s.value JOIN " \
 	"list_members m ON m.list_id = ?1 AND m.recipient_id = r.id WHERE " \
-	"s.kind = 'domain' AND ifnull(s.list_id, ?1) = ?1 AND %1$s)"
+	"s.kind = 'domain' AND ifnull(s.list_id, ?1) = ?1 AND %1$s AND %2$s)"
 
 static int
 list_size(struct store *st, int64_t list_id, int64_t *n, struct err *e)
@@ -44,17 +81,38 @@ list_size(struct store *st, int64_t list_id, int64_t *n, struct err *e)
 	return store_scalar(st, stmt, n, e);
 }
 
+/* Who an audience is chosen from: a list, a segment, and for a
+ * follow-up its clause and parent. */
+struct audience_src {
+	int64_t list_id;
+	const char *segment;	/* NULL: the whole list */
+	const char *and;	/* follow_up_sql(); NULL: none */
+	int64_t parent;
+};
+
+static int
+audience_prepare(struct store *st, const char *sql,
+    const struct audience_src *src, sqlite3_stmt **stmt, struct err *e)
+{
+	if (store_segment_prepare(st, sql, src->segment, src->and, stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(*stmt, 1, src->list_id);
+	if (src->and != NULL)
+		sqlite3_bind_int64(*stmt, 4, src->parent);
+	return 0;
+}
+
 /* Runs a one-row count under the segment guard's deadline. */
 static int
-audience_scalar(struct store *st, const char *sql, int64_t list_id,
-    const char *segment, int64_t ms, int64_t *out, struct err *e)
+audience_scalar(struct store *st, const char *sql,
+    const struct audience_src *src, int64_t ms, int64_t *out, struct err *e)
 {
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (store_segment_prepare(st, sql, segment, &stmt, e) < 0)
+	if (audience_prepare(st, sql, src, &stmt, e) < 0)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, list_id);
 	store_deadline_set(st, ms);
 	rc = sqlite3_step(stmt);
 	store_deadline_clear(st);
@@ -68,26 +126,68 @@ audience_scalar(struct store *st, const char *sql, int64_t list_id,
 	return 0;
 }
 
-int
-store_audience_count(struct store *st, int64_t list_id, const char *segment,
+static int
+audience_count(struct store *st, const struct audience_src *src,
     struct audience *aud, struct err *e)
 {
 	int64_t ms;
 
 	memset(aud, 0, sizeof(*aud));
-	if (list_size(st, list_id, &aud->members, e) < 0)
+	if (list_size(st, src->list_id, &aud->members, e) < 0)
 		return -1;
 	/* The guard's budget: LIMIT_SEGMENT_MS, and as much again for every
 	 * further LIMIT_SEGMENT_ROWS members, since a segment is evaluated
 	 * once per member and a big list must not be refused for its size. */
 	ms = LIMIT_SEGMENT_MS * (1 + aud->members / LIMIT_SEGMENT_ROWS);
-	if (audience_scalar(st, "SELECT count(*) " AUDIENCE_FROM, list_id,
-	    segment, ms, &aud->matching, e) < 0 ||
-	    audience_scalar(st, AUDIENCE_SUPPRESSED, list_id, segment, ms,
-	    &aud->suppressed, e) < 0)
+	if (audience_scalar(st, "SELECT count(*) " AUDIENCE_FROM, src, ms,
+	    &aud->matching, e) < 0 ||
+	    audience_scalar(st, AUDIENCE_SUPPRESSED, src, ms, &aud->suppressed,
+	    e) < 0)
 		return -1;
 	aud->eligible = aud->matching - aud->suppressed;
 	return 0;
+}
+
+int
+store_audience_count(struct store *st, int64_t list_id, const char *segment,
+    struct audience *aud, struct err *e)
+{
+	struct audience_src src = { list_id, segment, NULL, 0 };
+
+	return audience_count(st, &src, aud, e);
+}
+
+/* The campaign's id by name, for a follow-up's parent. */
+static int
+campaign_id(struct store *st, const char *name, int64_t *id, struct err *e)
+{
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT id FROM campaigns WHERE name = ?1",
+	    &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+	if (store_scalar(st, stmt, id, e) < 0)
+		return -1;
+	if (*id == 0)
+		return err_set(e, EX_NOINPUT, "no campaign named \"%s\"", name);
+	return 0;
+}
+
+int
+store_campaign_audience(struct store *st, const struct campaign_info *ci,
+    struct audience *aud, struct err *e)
+{
+	struct audience_src src = { ci->list_id, ci->segment, NULL, 0 };
+
+	if (ci->follow_up_of != NULL) {
+		if ((src.and = follow_up_sql(ci->follow_up_audience)) == NULL)
+			return err_set(e, EX_SOFTWARE, "campaign %s: unknown "
+			    "follow-up audience", ci->name);
+		if (campaign_id(st, ci->follow_up_of, &src.parent, e) < 0)
+			return -1;
+	}
+	return audience_count(st, &src, aud, e);
 }
 
 static int
@@ -108,43 +208,79 @@ campaign_template_version(struct store *st, const char *name, int64_t *id,
 	return 0;
 }
 
+/* Resolves the spec's names and counts who it would reach now. */
+static int
+create_resolve(struct store *st, const struct campaign_spec *spec,
+    struct audience_src *src, int64_t *tv_id, struct audience *aud,
+    struct err *e)
+{
+	memset(src, 0, sizeof(*src));
+	src->segment = spec->segment && *spec->segment ? spec->segment : NULL;
+	if (store_check_name("campaign", spec->name, e) < 0 ||
+	    store_list_id(st, spec->list, &src->list_id, e) < 0 ||
+	    campaign_template_version(st, spec->template_name, tv_id, e) < 0)
+		return -1;
+	if (spec->follow_up_of != NULL) {
+		if (spec->scheduled_at != 0)
+			return err_set(e, EX_USAGE, "a follow-up is due when "
+			    "its parent has finished; it takes no schedule");
+		if (spec->follow_up_after < 0)
+			return err_set(e, EX_USAGE, "a follow-up's delay "
+			    "cannot be negative");
+		if (spec->follow_up_audience == NULL ||
+		    (src->and = follow_up_sql(spec->follow_up_audience)) ==
+		    NULL)
+			return err_set(e, EX_USAGE, "a follow-up's audience is "
+			    "opened, not-opened, clicked or not-clicked");
+		if (campaign_id(st, spec->follow_up_of, &src->parent, e) < 0)
+			return -1;
+	}
+	/* Counting first also vets the segment before anything is written. */
+	return audience_count(st, src, aud, e);
+}
+
 int
 store_campaign_create(struct store *st, const struct campaign_spec *spec,
     struct audience *aud, struct err *e)
 {
+	struct audience_src src;
 	sqlite3_stmt *stmt;
-	int64_t list_id, tv_id, now = store_now_ms();
-	const char *seg = spec->segment && *spec->segment ? spec->segment : NULL;
+	int64_t tv_id, now = store_now_ms();
+	int follow = spec->follow_up_of != NULL;
 
-	if (store_check_name("campaign", spec->name, e) < 0 ||
-	    store_list_id(st, spec->list, &list_id, e) < 0 ||
-	    campaign_template_version(st, spec->template_name, &tv_id, e) < 0)
-		return -1;
-	/* Counting first also vets the segment before anything is written. */
-	if (store_audience_count(st, list_id, seg, aud, e) < 0)
+	if (create_resolve(st, spec, &src, &tv_id, aud, e) < 0)
 		return -1;
 	if (store_prepare(st, "INSERT INTO campaigns(name, list_id, segment, "
 	    "template_version_id, from_name, from_addr, reply_to, status, "
-	    "scheduled_at, created_at, updated_at, options) VALUES(?1, ?2, ?3, "
-	    "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11)", &stmt, e) < 0)
+	    "scheduled_at, created_at, updated_at, options, follow_up_of, "
+	    "follow_up_audience, follow_up_after) VALUES(?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_text(stmt, 11, spec->options ? spec->options : "{}", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 1, spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, list_id);
-	if (seg != NULL)
-		sqlite3_bind_text(stmt, 3, seg, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, src.list_id);
+	if (src.segment != NULL)
+		sqlite3_bind_text(stmt, 3, src.segment, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 4, tv_id);
 	sqlite3_bind_text(stmt, 5, spec->from_name ? spec->from_name : "", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 6, spec->from_addr, -1, SQLITE_STATIC);
 	if (spec->reply_to != NULL)
 		sqlite3_bind_text(stmt, 7, spec->reply_to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(stmt, 8, spec->scheduled_at ? "scheduled" : "draft",
-	    -1, SQLITE_STATIC);
+	/* A follow-up waits as scheduled with no time: send --due works
+	 * its time out from the parent's end. */
+	sqlite3_bind_text(stmt, 8, spec->scheduled_at || follow ?
+	    "scheduled" : "draft", -1, SQLITE_STATIC);
 	if (spec->scheduled_at)
 		sqlite3_bind_int64(stmt, 9, spec->scheduled_at);
 	sqlite3_bind_int64(stmt, 10, now);
+	if (follow) {
+		sqlite3_bind_int64(stmt, 12, src.parent);
+		sqlite3_bind_text(stmt, 13, spec->follow_up_audience, -1,
+		    SQLITE_STATIC);
+		sqlite3_bind_int64(stmt, 14, spec->follow_up_after);
+	}
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		int rc = sqlite3_extended_errcode(st->db);
 
@@ -162,11 +298,13 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 	"SELECT c.id, c.name, c.list_id, l.name, c.segment, t.name, " \
 	"v.version, c.from_name, c.from_addr, c.reply_to, c.status, " \
 	"ifnull(c.scheduled_at, 0), ifnull(c.started_at, 0), " \
-	"ifnull(c.finished_at, 0), c.created_at, c.paused_reason " \
-	"FROM campaigns c " \
+	"ifnull(c.finished_at, 0), c.created_at, c.paused_reason, p.name, " \
+	"c.follow_up_audience, ifnull(c.follow_up_after, 0), CASE WHEN " \
+	"p.status = 'done' THEN p.finished_at + c.follow_up_after ELSE 0 " \
+	"END FROM campaigns c " \
 	"JOIN lists l ON l.id = c.list_id JOIN template_versions v ON " \
 	"v.id = c.template_version_id JOIN templates t ON " \
-	"t.id = v.template_id "
+	"t.id = v.template_id LEFT JOIN campaigns p ON p.id = c.follow_up_of "
 
 struct campaign_rows {
 	store_campaign_cb cb;
@@ -196,6 +334,11 @@ campaign_row(sqlite3_stmt *stmt, void *arg)
 	c.created_at = sqlite3_column_int64(stmt, 14);
 	c.paused_reason = sqlite3_column_type(stmt, 15) == SQLITE_NULL ?
 	    NULL : store_col_text(stmt, 15);
+	c.follow_up_of = sqlite3_column_type(stmt, 16) == SQLITE_NULL ?
+	    NULL : store_col_text(stmt, 16);
+	c.follow_up_audience = store_col_text(stmt, 17);
+	c.follow_up_after = sqlite3_column_int64(stmt, 18);
+	c.follow_up_due = sqlite3_column_int64(stmt, 19);
 	return cr->cb(&c, cr->ctx);
 }
 
@@ -241,13 +384,17 @@ store_campaign_each(struct store *st, store_campaign_cb cb, void *ctx,
 }
 
 /* The campaign's id, status and whether it ever started, read inside the
- * caller's transaction. */
+ * caller's transaction; for a follow-up, its parent's id and status. */
 struct campaign_state {
 	int64_t id;
 	int64_t list_id;
 	char status[16];
 	int started;
 	char *segment;
+	int64_t parent;			/* 0: not a follow-up */
+	char parent_name[LIMIT_NAME + 1];
+	char parent_status[16];
+	const char *follow_up;		/* follow_up_sql() */
 };
 
 static int
@@ -257,8 +404,11 @@ campaign_state(struct store *st, const char *name, struct campaign_state *cs,
 	sqlite3_stmt *stmt;
 	int rc;
 
-	if (store_prepare(st, "SELECT id, list_id, status, started_at IS NOT "
-	    "NULL, segment FROM campaigns WHERE name = ?1", &stmt, e) < 0)
+	if (store_prepare(st, "SELECT c.id, c.list_id, c.status, "
+	    "c.started_at IS NOT NULL, c.segment, ifnull(p.id, 0), p.name, "
+	    "p.status, c.follow_up_audience FROM campaigns c LEFT JOIN "
+	    "campaigns p ON p.id = c.follow_up_of WHERE c.name = ?1", &stmt,
+	    e) < 0)
 		return -1;
 	sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(stmt);
@@ -270,6 +420,14 @@ campaign_state(struct store *st, const char *name, struct campaign_state *cs,
 		cs->started = sqlite3_column_int(stmt, 3);
 		cs->segment = sqlite3_column_type(stmt, 4) == SQLITE_NULL ?
 		    NULL : sqlite3_mprintf("%s", store_col_text(stmt, 4));
+		cs->parent = sqlite3_column_int64(stmt, 5);
+		if (cs->parent != 0) {
+			snprintf(cs->parent_name, sizeof(cs->parent_name),
+			    "%s", store_col_text(stmt, 6));
+			snprintf(cs->parent_status, sizeof(cs->parent_status),
+			    "%s", store_col_text(stmt, 7));
+			cs->follow_up = follow_up_sql(store_col_text(stmt, 8));
+		}
 	}
 	sqlite3_finalize(stmt);
 	if (rc == SQLITE_DONE)
@@ -317,8 +475,15 @@ store_campaign_action(struct store *st, const char *name, const char *action,
 	if (store_begin(st, e) < 0)
 		return -1;
 	if (campaign_state(st, name, &cs, e) < 0 ||
-	    campaign_transition(cs.status, action, cs.started, status, e) < 0 ||
-	    campaign_set_status(st, &cs, *status, at, e) < 0 ||
+	    campaign_transition(cs.status, action, cs.started, status, e) < 0)
+		goto fail;
+	if (cs.parent != 0 && strcmp(action, "schedule") == 0) {
+		err_set(e, EX_DATAERR, "campaign \"%s\" follows up \"%s\" and "
+		    "is due when that has finished; it takes no schedule", name,
+		    cs.parent_name);
+		goto fail;
+	}
+	if (campaign_set_status(st, &cs, *status, at, e) < 0 ||
 	    store_commit(st, e) < 0)
 		goto fail;
 	sqlite3_free(cs.segment);
@@ -333,6 +498,8 @@ static int
 campaign_materialise(struct store *st, const struct campaign_state *cs,
     int64_t *created, struct err *e)
 {
+	struct audience_src src = { cs->list_id, cs->segment, cs->follow_up,
+	    cs->parent };
 	sqlite3_stmt *stmt;
 	int64_t now = store_now_ms(), members, ms;
 	int rc;
@@ -344,14 +511,13 @@ campaign_materialise(struct store *st, const struct campaign_state *cs,
 	ms = LIMIT_AUDIENCE_MS * (1 + members / LIMIT_SEGMENT_ROWS);
 	/* Sorted into the table's key order: appending beats inserting
 	 * all over the B-tree by a factor of three. */
-	if (store_segment_prepare(st, "INSERT INTO deliveries(campaign_id, "
+	if (audience_prepare(st, "INSERT INTO deliveries(campaign_id, "
 	    "recipient_id, domain, status, next_attempt_at, created_at, "
 	    "updated_at) SELECT ?2, r.id, r.domain, 'pending', ?3, ?3, ?3 "
 	    AUDIENCE_FROM "AND NOT " STORE_SUPPRESSED("?1")
-	    " ORDER BY r.domain, r.id ON CONFLICT DO NOTHING", cs->segment, &stmt,
+	    " ORDER BY r.domain, r.id ON CONFLICT DO NOTHING", &src, &stmt,
 	    e) < 0)
 		return -1;
-	sqlite3_bind_int64(stmt, 1, cs->list_id);
 	sqlite3_bind_int64(stmt, 2, cs->id);
 	sqlite3_bind_int64(stmt, 3, now);
 	store_deadline_set(st, ms);
@@ -365,6 +531,18 @@ campaign_materialise(struct store *st, const struct campaign_state *cs,
 		return store_sqlerr(st, e, "resolving the audience");
 	*created = sqlite3_changes(st->db);
 	return 0;
+}
+
+/* Its audience is what the parent's recipients did: it must be over. */
+static int
+follow_up_ready(const struct campaign_state *cs, const char *name,
+    struct err *e)
+{
+	if (cs->parent == 0 || strcmp(cs->parent_status, "done") == 0)
+		return 0;
+	return err_set(e, EX_DATAERR, "campaign \"%s\" follows up \"%s\", "
+	    "which is %s: it starts once that has finished", name,
+	    cs->parent_name, cs->parent_status);
 }
 
 int
@@ -388,6 +566,7 @@ store_campaign_start(struct store *st, const char *name, int64_t *created,
 		goto fail;
 	if (campaign_state(st, name, &cs, e) < 0 ||
 	    campaign_transition(cs.status, "start", cs.started, &to, e) < 0 ||
+	    follow_up_ready(&cs, name, e) < 0 ||
 	    campaign_materialise(st, &cs, created, e) < 0 ||
 	    campaign_set_status(st, &cs, to, 0, e) < 0 ||
 	    store_commit(st, e) < 0)

@@ -80,11 +80,13 @@ int store_count_rows(struct store *st, sqlite3_stmt *stmt, store_count_cb cb,
     void *ctx, const char *what, struct err *e) WUR;
 
 /* The segment guard (store_segment.c): prepares a statement whose text
- * holds the compiled segment as %1$s (once or more) and binds its
+ * holds the compiled segment as %1$s (once or more) and the trusted SQL
+ * condition and (NULL: none, "1") as %2$s, and binds the segment's
  * literals. */
 struct segment;
 int store_segment_prepare(struct store *st, const char *sql_fmt,
-    const char *segment, sqlite3_stmt **stmt, struct err *e) WUR;
+    const char *segment, const char *and, sqlite3_stmt **stmt,
+    struct err *e) WUR;
 /*
  * The feedback policy inside a caller's transaction (store_feedback.c,
  * also used by store_send.c for bounces in the SMTP session).

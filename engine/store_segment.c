@@ -118,7 +118,8 @@ segment_vet(struct store *st, const struct segment *seg, struct err *e)
 
 int
 store_segment_prepare(struct store *st, const char *sql_fmt,
-    const char *segment, sqlite3_stmt **stmt, struct err *e)
+    const char *segment, const char *and, sqlite3_stmt **stmt,
+    struct err *e)
 {
 	struct segment *seg = NULL;
 	struct buf sql;
@@ -127,14 +128,14 @@ store_segment_prepare(struct store *st, const char *sql_fmt,
 	*stmt = NULL;
 	buf_init(&sql, 1024 * 1024);
 	if (segment == NULL || *segment == '\0') {
-		if (buf_printf(&sql, sql_fmt, "1", "1") < 0)
+		if (buf_printf(&sql, sql_fmt, "1", and ? and : "1") < 0)
 			goto out;
 	} else {
 		if (segment_compile(segment, &seg, e) < 0 ||
 		    segment_vet(st, seg, e) < 0)
 			goto out;
 		if (buf_printf(&sql, sql_fmt, buf_str(&seg->sql),
-		    buf_str(&seg->sql)) < 0) {
+		    and ? and : "1") < 0) {
 			err_set(e, EX_DATAERR, "segment is too large");
 			goto out;
 		}

@@ -387,14 +387,19 @@ store_campaigns_due(struct store *st, store_name_cb cb, void *ctx,
 	sqlite3_stmt *stmt;
 
 	/* 'sending' counts: a run that died left work behind. */
-	if (store_prepare(st, "SELECT c.name FROM campaigns c WHERE "
-	    "(c.status = 'scheduled' AND c.scheduled_at <= ?1) OR "
+	/* A follow-up is due its delay after the parent finished. */
+	if (store_prepare(st, "SELECT c.name FROM campaigns c LEFT JOIN "
+	    "campaigns p ON p.id = c.follow_up_of WHERE "
+	    "(c.status = 'scheduled' AND (c.scheduled_at <= ?1 OR "
+	    "(p.status = 'done' AND p.finished_at + c.follow_up_after <= "
+	    "?1))) OR "
 	    "(c.status = 'running' AND (EXISTS (SELECT 1 FROM deliveries d "
 	    "WHERE d.campaign_id = c.id AND d.status IN ('pending', "
 	    "'sending')) OR EXISTS (SELECT 1 FROM deliveries d WHERE "
 	    "d.campaign_id = c.id AND d.status = 'deferred' AND "
 	    "d.next_attempt_at <= ?1))) ORDER BY coalesce(c.scheduled_at, "
-	    "c.created_at), c.id", &stmt, e) < 0)
+	    "p.finished_at + c.follow_up_after, c.created_at), c.id", &stmt,
+	    e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, store_now_ms());
 	return store_rows(st, stmt, due_row, &d, "finding due campaigns",

@@ -90,11 +90,14 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		{ "follow-up-of", required_argument, NULL, 'P' },
 		{ "audience", required_argument, NULL, 'A' },
 		{ "after", required_argument, NULL, 'a' },
+		{ "send-window", required_argument, NULL, 'W' },
+		{ "timezone", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 }
 	};
+	const char *hours = NULL, *tz = NULL;
 	int ch, rc;
 
-	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:P:A:a:",
+	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:P:A:a:W:Z:",
 	    opts)) != -1) {
 		switch (ch) {
 		case 'l': a->spec.list = optarg; break;
@@ -106,6 +109,8 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		case 'P': a->spec.follow_up_of = optarg; break;
 		case 'A': a->spec.follow_up_audience = optarg; break;
 		case 'a': a->after = optarg; break;
+		case 'W': hours = optarg; break;
+		case 'Z': tz = optarg; break;
 		case 'V':
 			json_object_set_new(a->options, "variables",
 			    json_string("strict"));
@@ -127,6 +132,24 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 	}
 	if (cli_args(c, argc, argv, 1, "NAME") != 0)
 		return EX_USAGE;
+	if (tz != NULL && hours == NULL)
+		return cli_usage(c, "--timezone goes with --send-window");
+	if (hours != NULL) {
+		struct send_window sw;
+		struct err e;
+		json_t *w;
+
+		if (window_parse(hours, &sw, &e) < 0)
+			return cli_usage(c, "--send-window: %s", e.msg);
+		if (tz != NULL && !window_tz_known(tz))
+			return cli_usage(c, "--timezone: no time zone \"%s\" in "
+			    "the tz database (e.g. Europe/Berlin)", tz);
+		w = json_pack("{s:s}", "hours", hours);
+
+		if (tz != NULL)
+			json_object_set_new(w, "timezone", json_string(tz));
+		json_object_set_new(a->options, "window", w);
+	}
 	if (a->spec.follow_up_of == NULL && (a->spec.follow_up_audience !=
 	    NULL || a->after != NULL))
 		return cli_usage(c, "--audience and --after go with "
@@ -597,7 +620,14 @@ const struct cli_cmd cmd_campaign[] = {
 	  "                       campaign goes on); default: it renders empty\n"
 	  "  --header 'N: V'      a custom header (repeatable, up to 32)\n"
 	  "  --list-id TEXT       List-Id, e.g. 'News <news.example.com>'\n"
-	  "  --feedback-id TEXT   Feedback-ID, e.g. 'nov:newsletter:acme'\n\n"
+	  "  --feedback-id TEXT   Feedback-ID, e.g. 'nov:newsletter:acme'\n"
+	  "  --send-window HH:MM-HH:MM\n"
+	  "                       deliver only in these hours of the recipient's\n"
+	  "                       day (attribute \"timezone\", an IANA name), else\n"
+	  "                       of the campaign's; the rest waits for a later\n"
+	  "                       send (cron). 22:00-06:00 runs over midnight\n"
+	  "  --timezone NAME      the campaign's zone, e.g. Europe/Berlin;\n"
+	  "                       default: the machine's\n\n"
 	  "A follow-up is due DURATION ('12h', '3d') after CAMPAIGN finished\n"
 	  "(`send --due` starts it) and goes to those CAMPAIGN delivered to who\n"
 	  "opened, not-opened, clicked or not-clicked it, as they stand when it\n"

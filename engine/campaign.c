@@ -199,12 +199,40 @@ option_headers(json_t *root, struct campaign_options *o, struct err *e)
 	return 0;
 }
 
+/* {"hours": "08:00-20:00", "timezone": "Europe/Berlin"}; no timezone:
+ * the machine's. */
+static int
+option_window(json_t *root, struct campaign_options *o, struct err *e)
+{
+	json_t *w = json_object_get(root, "window");
+	const char *hours, *tz;
+
+	if (w == NULL)
+		return 0;
+	hours = json_string_value(json_object_get(w, "hours"));
+	tz = json_string_value(json_object_get(w, "timezone"));
+	if (!json_is_object(w) || hours == NULL || json_object_size(w) !=
+	    1u + (tz != NULL))
+		return err_set(e, EX_DATAERR, "campaign option window is "
+		    "{\"hours\": \"HH:MM-HH:MM\"[, \"timezone\": NAME]}");
+	if (window_parse(hours, &o->window, e) < 0) {
+		e->code = EX_DATAERR;
+		return -1;
+	}
+	if (tz != NULL && !window_tz_known(tz))
+		return err_set(e, EX_DATAERR, "campaign option window: no "
+		    "time zone \"%s\" in the tz database", tz);
+	snprintf(o->window.tz, sizeof(o->window.tz), "%s", tz ? tz : "");
+	o->has_window = 1;
+	return 0;
+}
+
 int
 campaign_options_parse(const char *text, struct campaign_options *o,
     struct err *e)
 {
 	static const char *known[] = { "variables", "headers", "list_id",
-	    "feedback_id", NULL };
+	    "feedback_id", "window", NULL };
 	json_error_t jerr;
 	const char *key, *vars;
 	json_t *v;
@@ -235,7 +263,8 @@ campaign_options_parse(const char *text, struct campaign_options *o,
 	o->strict = vars != NULL && strcmp(vars, "strict") == 0;
 	if (option_text(o->json, "list_id", &o->list_id, e) < 0 ||
 	    option_text(o->json, "feedback_id", &o->feedback_id, e) < 0 ||
-	    option_headers(o->json, o, e) < 0) {
+	    option_headers(o->json, o, e) < 0 ||
+	    option_window(o->json, o, e) < 0) {
 		campaign_options_free(o);
 		return -1;
 	}

@@ -18,6 +18,7 @@
 #include "err.h"
 #include "limits.h"
 #include "mime.h"
+#include "window.h"
 
 /*
  * The state an action leads to from status; started tells whether the
@@ -39,7 +40,8 @@ int campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
  * A campaign's message options, stored as JSON in campaigns.options:
  *
  *   { "variables": "strict", "headers": [["X-Campaign", "nov"]],
- *     "list_id": "News <news.example.com>", "feedback_id": "nov:acme" }
+ *     "list_id": "News <news.example.com>", "feedback_id": "nov:acme",
+ *     "window": { "hours": "08:00-20:00", "timezone": "Europe/Berlin" } }
  *
  * campaign_options_parse() checks every value (headers with
  * mime_check_header(), the rest as header text) and fills o, whose
@@ -51,6 +53,8 @@ struct campaign_options {
 	const char *feedback_id;	/* NULL: none */
 	struct mime_header headers[LIMIT_HEADERS];
 	int nheaders;
+	int has_window;			/* a send window, in window */
+	struct send_window window;
 	json_t *json;
 };
 

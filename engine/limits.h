@@ -120,6 +120,7 @@
 #define LIMIT_SEND_QUIT_MS	(5 * 1000)	/* the end of a run, at most */
 #define LIMIT_SEND_STOP_MS	(10 * 1000)	/* after a stop, for the wire */
 #define LIMIT_SEND_TICK_MS	100	/* outcomes are committed this often */
+#define LIMIT_WINDOW_ZONES	1024	/* time zones of one send window */
 #define LIMIT_THROTTLE_SUSPEND_MS	(30 * 1000)	/* per throttling signal */
 #define LIMIT_THROTTLE_SUSPEND_MAX_MS	(10 * 60 * 1000)
 

@@ -13,12 +13,14 @@
 
 #include "addr.h"
 #include "bounce.h"
+#include "campaign.h"
 #include "clock.h"
 #include "dkim.h"
 #include "render.h"
 #include "secret.h"
 #include "send.h"
 #include "smtp.h"
+#include "window.h"
 #include "xalloc.h"
 
 #define SEND_BATCH	1024	/* outcomes per commit, normally */
@@ -71,6 +73,7 @@ struct send_run {
 	int64_t *prov_left;		/* warm-up room per provider */
 	int64_t *prov_sent;		/* ... and what went since a flush */
 	const struct sched_stats *stats;
+	struct send_zones *zones;	/* the send window's; NULL: none */
 };
 
 /* ---------------------------------------------------------- secrets */
@@ -788,6 +791,101 @@ send_run_sched(struct send_run *r, const struct config *cfg,
 	return rc;
 }
 
+/* ------------------------------------------------------ send window */
+
+struct send_zones {
+	struct send_window w;
+	struct window_zone dflt;	/* the campaign's zone */
+	struct window_zone *z;		/* the recipients', sorted */
+	int n;
+	int unknown;			/* names the tz database lacks */
+	int64_t now;
+	struct store_window sw;
+};
+
+static int
+send_options_cb(const struct campaign_render *cr, void *ctx)
+{
+	struct campaign_options *o = ctx;
+	struct err ignored;
+
+	/* render_load() has parsed them already: they are good. */
+	return campaign_options_parse(cr->options, o, &ignored);
+}
+
+static int
+send_zone(const char *tz, void *ctx)
+{
+	struct send_zones *sz = ctx;
+
+	if (!window_tz_known(tz))
+		sz->unknown++;
+	else
+		window_zone_load(&sz->w, tz, sz->now, &sz->z[sz->n++]);
+	return 0;
+}
+
+static int
+zone_order(const void *a, const void *b)
+{
+	return strcmp(((const struct window_zone *)a)->tz,
+	    ((const struct window_zone *)b)->tz);
+}
+
+/*
+ * Loads the zones of the campaign's window before any worker thread
+ * runs (loading sets TZ), and has the claims test it; a recipient whose
+ * "timezone" the tz database lacks is in the campaign's zone.
+ */
+static int
+send_window_open(struct send_run *r, struct err *e)
+{
+	struct campaign_options o;
+	struct send_zones *sz;
+
+	if (store_campaign_render(r->st, r->campaign, send_options_cb, &o,
+	    e) < 0)
+		return -1;
+	if (!o.has_window) {
+		campaign_options_free(&o);
+		return 0;
+	}
+	sz = r->zones = xcalloc(1, sizeof(*sz));
+	sz->w = o.window;
+	campaign_options_free(&o);
+	sz->now = store_now_ms();
+	sz->z = xcalloc(LIMIT_WINDOW_ZONES, sizeof(*sz->z));
+	window_zone_load(&sz->w, sz->w.tz, sz->now, &sz->dflt);
+	if (store_send_zones(r->st, r->campaign_id, LIMIT_WINDOW_ZONES,
+	    send_zone, sz, e) < 0)
+		return -1;
+	qsort(sz->z, (size_t)sz->n, sizeof(*sz->z), zone_order);
+	sz->sw.zones = sz->z;
+	sz->sw.n = sz->n;
+	sz->sw.dflt = &sz->dflt;
+	if (r->o->log != NULL)
+		fprintf(r->o->log, "window campaign=%s hours=%02d:%02d-%02d:%02d "
+		    "timezone=%s zones=%d unknown_zones=%d\n", r->campaign,
+		    sz->w.from / 60, sz->w.from % 60, sz->w.to / 60,
+		    sz->w.to % 60, sz->w.tz[0] ? sz->w.tz : "local", sz->n,
+		    sz->unknown);
+	return store_send_window(r->st, &sz->sw, e);
+}
+
+static void
+send_window_close(struct send_run *r)
+{
+	struct err ignored;
+
+	if (r->zones == NULL)
+		return;
+	if (store_send_window(r->st, NULL, &ignored) < 0)
+		err_clear(&ignored);
+	free(r->zones->z);
+	free(r->zones);
+	r->zones = NULL;
+}
+
 /* The lease holder's name: host, process and start, for the message a
  * second send prints. */
 static void
@@ -904,6 +1002,7 @@ send_campaign(struct store *st, const struct config *cfg,
 		goto out;
 	res->campaign_id = r.campaign_id;
 	if (store_send_left(st, r.campaign_id, &r.due, e) < 0 ||
+	    send_window_open(&r, e) < 0 ||
 	    send_warmup(&r, e) < 0 ||
 	    send_run_sched(&r, cfg, pass, res, e) < 0 ||
 	    send_finish(&r, res, e) < 0)
@@ -915,6 +1014,7 @@ out:
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	send_window_close(&r);
 	render_close(r.render);
 	dkim_signer_close(r.signer);
 	send_passwords_free(pass, cfg->nroutes + 1);

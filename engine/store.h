@@ -333,6 +333,27 @@ int store_send_claim(struct store *st, int64_t campaign_id,
     const char *domain, int64_t *after, int limit, store_claim_cb cb,
     void *ctx, int *n, struct err *e) WUR;
 
+/*
+ * A send window for the claims that follow (NULL: none): a delivery is
+ * claimed only while the window is open in its recipient's time zone
+ * (attribute "timezone", one of zones, sorted by name), else the
+ * campaign's (dflt). The rest stay pending for a later run. w must
+ * outlive the claims.
+ */
+struct window_zone;
+struct store_window {
+	const struct window_zone *zones;
+	int n;
+	const struct window_zone *dflt;
+};
+int store_send_window(struct store *st, const struct store_window *w,
+    struct err *e) WUR;
+/* The "timezone" attributes of a campaign's due deliveries, distinct, at
+ * most max of them, for the zones to load. */
+typedef int (*store_tz_cb)(const char *tz, void *ctx);
+int store_send_zones(struct store *st, int64_t campaign_id, int max,
+    store_tz_cb cb, void *ctx, struct err *e) WUR;
+
 struct store_outcome {
 	const char *domain;
 	int64_t recipient_id;

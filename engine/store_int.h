@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include "store.h"
 
-#define STORE_CACHE	12	/* statements a connection keeps prepared */
+#define STORE_CACHE	14	/* statements a connection keeps prepared */
 
 struct store {
 	sqlite3 *db;
@@ -19,6 +19,8 @@ struct store {
 		sqlite3_stmt *stmt;
 	} cache[STORE_CACHE];
 	int ncache;
+	const struct store_window *window;	/* see store_send_window() */
+	int64_t window_now;	/* one claim's now, for both its statements */
 };
 
 struct store_migration {

@@ -12,9 +12,11 @@
  * a window costs its own rows, never a rescan of the rows already done.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "store_int.h"
+#include "window.h"
 
 int
 store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
@@ -90,19 +92,27 @@ claim_row(sqlite3_stmt *stmt, void *arg)
 	return cr->cb(&c, cr->ctx);
 }
 
+/* With a send window, a delivery is due only while it is open where
+ * its recipient is (pb_window_open(), registered by store_send_window). */
+#define IN_WINDOW(ATTRS) \
+	" AND pb_window_open(json_extract(" ATTRS ", '$.timezone'))"
+
 static int
 claim_mark(struct store *st, int64_t campaign_id, const char *domain,
     int64_t from, int64_t to, int64_t now, struct err *e)
 {
+#define CLAIM_MARK \
+	"UPDATE deliveries AS d SET status = 'sending', " \
+	"first_attempt_at = coalesce(first_attempt_at, ?5), " \
+	"updated_at = ?5 WHERE d.campaign_id = ?1 AND d.domain = ?2 AND " \
+	"d.recipient_id > ?3 AND d.recipient_id <= ?4 AND " DUE("?5")
 	sqlite3_stmt *stmt;
 
-	if (store_prepare_cached(st, "UPDATE deliveries AS d SET "
-	    "status = 'sending', "
-	    "first_attempt_at = coalesce(first_attempt_at, ?5), "
-	    "updated_at = ?5 WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
-	    "d.recipient_id > ?3 AND d.recipient_id <= ?4 AND " DUE("?5"),
-	    &stmt, e) < 0)
+	if (store_prepare_cached(st, st->window == NULL ? CLAIM_MARK :
+	    CLAIM_MARK IN_WINDOW("(SELECT r.attrs FROM recipients r WHERE "
+	    "r.id = d.recipient_id)"), &stmt, e) < 0)
 		return -1;
+#undef CLAIM_MARK
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	sqlite3_bind_text(stmt, 2, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, from);
@@ -116,23 +126,30 @@ store_send_claim(struct store *st, int64_t campaign_id, const char *domain,
     int64_t *after, int limit, store_claim_cb cb, void *ctx, int *n,
     struct err *e)
 {
+	/* The suppression is looked up for these rows only: an address
+	 * suppressed while the campaign runs is not mailed again. */
+#define CLAIM_SELECT \
+	"SELECT d.domain, d.recipient_id, r.address, r.attrs, " \
+	"coalesce(d.first_attempt_at, ?5), d.attempts, " \
+	STORE_SUPPRESSED("(SELECT list_id FROM campaigns WHERE id = ?1)") \
+	" FROM deliveries d JOIN recipients r ON r.id = d.recipient_id " \
+	"WHERE d.campaign_id = ?1 AND d.domain = ?2 AND " \
+	"d.recipient_id > ?3 AND " DUE("?5")
+#define CLAIM_ORDER " ORDER BY d.recipient_id LIMIT ?4"
 	struct claim_rows cr = { cb, ctx, *after };
 	sqlite3_stmt *stmt;
 	int64_t now = store_now_ms();
 
 	*n = 0;
+	st->window_now = now;
 	if (store_begin(st, e) < 0)
 		return -1;
-	/* The suppression is looked up for these rows only: an address
-	 * suppressed while the campaign runs is not mailed again. */
-	if (store_prepare_cached(st, "SELECT d.domain, d.recipient_id, "
-	    "r.address, r.attrs, coalesce(d.first_attempt_at, ?5), d.attempts, "
-	    STORE_SUPPRESSED("(SELECT list_id FROM campaigns WHERE id = ?1)")
-	    " FROM deliveries d JOIN recipients r ON r.id = d.recipient_id "
-	    "WHERE d.campaign_id = ?1 AND d.domain = ?2 AND "
-	    "d.recipient_id > ?3 AND " DUE("?5")
-	    " ORDER BY d.recipient_id LIMIT ?4", &stmt, e) < 0)
+	if (store_prepare_cached(st, st->window == NULL ? CLAIM_SELECT
+	    CLAIM_ORDER : CLAIM_SELECT IN_WINDOW("r.attrs") CLAIM_ORDER,
+	    &stmt, e) < 0)
 		goto fail;
+#undef CLAIM_SELECT
+#undef CLAIM_ORDER
 	sqlite3_bind_int64(stmt, 1, campaign_id);
 	sqlite3_bind_text(stmt, 2, domain, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 3, *after);
@@ -152,6 +169,77 @@ fail:
 	store_rollback(st);
 	*n = 0;
 	return -1;
+}
+
+static int
+zone_cmp(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct window_zone *)elem)->tz);
+}
+
+/* pb_window_open(tz): the window open at the claim's now where tz is. */
+static void
+window_open_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct store *st = sqlite3_user_data(ctx);
+	const struct store_window *w = st->window;
+	const unsigned char *tz = sqlite3_value_text(argv[0]);
+	const struct window_zone *z = NULL;
+
+	(void)argc;
+	if (w == NULL) {
+		sqlite3_result_int(ctx, 1);
+		return;
+	}
+	if (tz != NULL && sqlite3_value_type(argv[0]) == SQLITE_TEXT)
+		z = bsearch(tz, w->zones, (size_t)w->n, sizeof(*w->zones),
+		    zone_cmp);
+	sqlite3_result_int(ctx, window_is_open(z != NULL ? z : w->dflt,
+	    st->window_now, NULL));
+}
+
+int
+store_send_window(struct store *st, const struct store_window *w,
+    struct err *e)
+{
+	st->window = w;
+	if (sqlite3_create_function_v2(st->db, "pb_window_open", 1,
+	    SQLITE_UTF8 | SQLITE_DIRECTONLY, st, window_open_fn, NULL, NULL,
+	    NULL) != SQLITE_OK)
+		return store_sqlerr(st, e, "registering the send window");
+	return 0;
+}
+
+struct zone_rows {
+	store_tz_cb cb;
+	void *ctx;
+};
+
+static int
+zone_row(sqlite3_stmt *stmt, void *arg)
+{
+	struct zone_rows *zr = arg;
+
+	return zr->cb(store_col_text(stmt, 0), zr->ctx);
+}
+
+int
+store_send_zones(struct store *st, int64_t campaign_id, int max,
+    store_tz_cb cb, void *ctx, struct err *e)
+{
+	struct zone_rows zr = { cb, ctx };
+	sqlite3_stmt *stmt;
+
+	if (store_prepare(st, "SELECT DISTINCT json_extract(r.attrs, "
+	    "'$.timezone') AS tz FROM deliveries d JOIN recipients r ON "
+	    "r.id = d.recipient_id WHERE d.campaign_id = ?1 AND d.status IN "
+	    "('pending', 'deferred') AND typeof(tz) = 'text' LIMIT ?2", &stmt,
+	    e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, campaign_id);
+	sqlite3_bind_int(stmt, 2, max);
+	return store_rows(st, stmt, zone_row, &zr, "reading time zones", NULL,
+	    e);
 }
 
 /* The event goes in only beside a delivery the update found. */

@@ -28,14 +28,16 @@ need sqlite3
 start mx --rcpt-rule '^r7@=550 5.1.1 No such user'
 cat >pb.json <<EOF
 {"hostname": "mail.example.com",
+ "tracking": {"base_url": "https://t.example.com"},
  "delivery": {"mode": "mx", "tls": "none",
   "routes": {"*.test": {"host": "127.0.0.1", "port": ${port[mx]}, "tls": "none"}}}}
 EOF
 export POSTBOTE_CONFIG="$T/pb.json"
 
 "$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-printf '<p>Hello {{ name }}</p>\n' >news.html
-printf '<p>Did you see it, {{ name }}?</p>\n' >again.html
+FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+printf '<p>Hello {{ name }}</p>%s\n' "$FOOTER" >news.html
+printf '<p>Did you see it, {{ name }}?</p>%s\n' "$FOOTER" >again.html
 printf 'email,name\n' >people.csv
 for i in 1 2 3 4 5 6 7 8; do echo "r$i@f.test,R$i"; done >>people.csv
 "$PB" list import people people.csv >/dev/null &&

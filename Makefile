@@ -13,7 +13,7 @@ DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
 	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev \
 	libgumbo-dev libopendkim-dev libc-ares-dev libmicrohttpd-dev \
 	libgmime-3.0-dev libcurl4-openssl-dev
-DEB_TEST  := sqlite3 clang python3 python3-dkim dnsmasq-base python3-aiosmtpd openssl \
+DEB_TEST  := sqlite3 tzdata clang python3 python3-dkim dnsmasq-base python3-aiosmtpd openssl \
 	curl chromium
 DEB_FUZZ  := libclang-rt-14-dev
 DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)
@@ -45,6 +45,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TOOLS_SRC  := $(wildcard tests/tools/*.c)
 TOOLS_BIN  := $(TOOLS_SRC:tests/tools/%.c=$(B)/tools/%)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 
 BIN	:= $(B)/postbote
 LIB	:= $(B)/libpostbote.a
@@ -125,8 +126,15 @@ $(B)/tools/dkim_verify: tests/tools/dkim_verify.c
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags opendkim) -o $@ $< \
 	    $(shell pkg-config --libs opendkim) $(LDSAN)
 
+# Each fuzz target with a plain main() (tests/fuzz/replay.c) and the normal
+# compiler and flags, so `make test` (and SAN=1) replays every seed and
+# regress-* reproducer without libFuzzer: tests/integration/fuzz_corpus.sh.
+$(B)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< tests/fuzz/replay.c $(LIB) $(LIBS) $(LDSAN)
+
 test: deps
-	$(MAKE) all $(UNIT_BIN) $(TOOLS_BIN)
+	$(MAKE) all $(UNIT_BIN) $(TOOLS_BIN) $(FUZZ_BIN)
 	@sh tests/run.sh $(B)
 
 demo: deps all

@@ -92,12 +92,40 @@ segment_bind(sqlite3_stmt *stmt, const struct segment *seg)
 }
 
 /* Prepares the expression alone under the authorizer. */
+/*
+ * The compiler emits fixed text and ?NNN placeholders only. The vetting
+ * below prepares the expression alone; pasted into a larger statement, a
+ * comment, a quote, a ';' or a ')' too many would reach past its slot
+ * (past "AND NOT suppressed", say), so a second wall refuses them.
+ */
+static int
+segment_contained(const char *sql)
+{
+	int depth = 0;
+
+	for (; *sql != '\0'; sql++) {
+		if (*sql == '(')
+			depth++;
+		else if (*sql == ')' && --depth < 0)
+			return 0;
+		else if (*sql == ';' || *sql == '\'' || *sql == '"' ||
+		    *sql == '`' || *sql == '[' || (sql[0] == '-' &&
+		    sql[1] == '-') || (sql[0] == '/' && sql[1] == '*'))
+			return 0;
+	}
+	return depth == 0;
+}
+
 static int
 segment_vet(struct store *st, const struct segment *seg, struct err *e)
 {
 	struct buf sql;
 	sqlite3_stmt *stmt = NULL;
 	int rc;
+
+	if (!segment_contained(buf_str(&seg->sql)))
+		return err_set(e, EX_SOFTWARE, "segment: the compiled SQL "
+		    "does not stay in its place; refused");
 
 	buf_init(&sql, seg->sql.len + 64);
 	if (buf_printf(&sql, "SELECT 1 FROM recipients r WHERE %s",

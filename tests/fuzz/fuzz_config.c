@@ -12,6 +12,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[] = "/tmp/postbote-fuzz-config-XXXXXX";
 
+/* The scratch file goes with the process (make test replays this). */
+static void
+scratch_rm(void)
+{
+	unlink(path);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -26,6 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd < 0)
 			abort();
 		close(fd);
+		atexit(scratch_rm);
 		ready = 1;
 	}
 	if ((fp = fopen(path, "wb")) == NULL)

@@ -15,6 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct store *st;
 static char path[] = "/tmp/postbote-fuzz-XXXXXX";
 
+/* The scratch file goes with the process (make test replays this). */
+static void
+scratch_rm(void)
+{
+	unlink(path);
+}
+
 static void
 on_event(const struct import_event *ev, void *ctx)
 {
@@ -38,6 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd < 0 || store_open(":memory:", STORE_CREATE, &st, &e) < 0)
 			abort();
 		close(fd);
+		atexit(scratch_rm);
 	}
 	io.format = data[0] & 1 ? IMPORT_JSONL : IMPORT_CSV;
 	io.strict = data[0] & 2;

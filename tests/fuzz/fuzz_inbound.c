@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse((const char *)data, size);
 	if (size > 0 && (fp = fmemopen((void *)(uintptr_t)data, size,
 	    "rb")) != NULL) {
-		(void)inbound_mbox(fp, "fuzz", each, NULL, &e);
+		(void)!inbound_mbox(fp, "fuzz", each, NULL, &e);
 		fclose(fp);
 	}
 	return 0;

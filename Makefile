@@ -38,7 +38,7 @@ endif
 ENGINE_SRC := $(wildcard engine/*.c)
 CLI_SRC	   := $(wildcard cli/*.c)
 SCHEMA	   := $(sort $(wildcard schema/*.sql))
-ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o) $(B)/schema_gen.o
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/%.o) $(B)/schema_gen.o $(B)/lint_words.o
 CLI_OBJ	   := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
@@ -97,6 +97,14 @@ $(B)/schema_gen.c: $(SCHEMA) tests/schema_gen.sh
 	sh tests/schema_gen.sh $(SCHEMA) > $@
 
 $(B)/schema_gen.o: $(B)/schema_gen.c $(wildcard engine/*.h)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# So are lint's word lists (templates/lint/*.txt).
+$(B)/lint_words.c: $(wildcard templates/lint/*.txt) tests/lint_gen.sh
+	@mkdir -p $(B)
+	sh tests/lint_gen.sh $(wildcard templates/lint/*.txt) > $@
+
+$(B)/lint_words.o: $(B)/lint_words.c engine/lint.h
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIB): $(ENGINE_OBJ)

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "cli.h"
+#include "lint.h"
 #include "plan.h"
 #include "send.h"
 #include "store.h"
@@ -25,7 +27,7 @@ send_on_signal(int sig)
 }
 
 static const char send_usage[] =
-    "usage: postbote send CAMPAIGN [--no-dkim] [--workers N] "
+    "usage: postbote send CAMPAIGN [--no-dkim] [--force] [--workers N] "
     "[--log FILE | --quiet]\n"
     "       postbote send --due [...]\n"
     "       postbote send CAMPAIGN --dry-run\n\n"
@@ -42,6 +44,9 @@ static const char send_usage[] =
     "                 their mail goes (route, relay, MX and its provider), the\n"
     "                 shaping that applies and the least time it takes\n"
     "  --no-dkim      send unsigned when no DKIM key covers the From domain\n"
+    "  --force        send even when a content check fails (see `postbote\n"
+    "                 lint`); without it a campaign that fails one is refused\n"
+    "                 (exit 65) before its first message\n"
     "  --workers N    render and sign threads (default: the config's, else\n"
     "                 the number of cores)\n"
     "  --log FILE     append one line per delivery to FILE (\"-\": stdout);\n"
@@ -136,6 +141,161 @@ send_dry_run(struct cli *c, struct store *st, const char *campaign)
 	return 0;
 }
 
+/* ------------------------------------------------------------ the lint gate */
+
+struct lint_gate {
+	int64_t id;
+	int open;		/* draft, scheduled or running */
+	int64_t attempted;	/* deliveries past pending */
+};
+
+static int
+gate_campaign(const struct campaign_info *ci, void *ctx)
+{
+	struct lint_gate *g = ctx;
+
+	g->id = ci->id;
+	g->open = strcmp(ci->status, "draft") == 0 ||
+	    strcmp(ci->status, "scheduled") == 0 ||
+	    strcmp(ci->status, "running") == 0;
+	return 0;
+}
+
+static int
+gate_count(const char *status, int64_t n, void *ctx)
+{
+	struct lint_gate *g = ctx;
+
+	if (strcmp(status, "pending") != 0 && strcmp(status, "suppressed") != 0)
+		g->attempted += n;
+	return 0;
+}
+
+/*
+ * Whether the campaign is still before its first message: only then do
+ * the checks hold a send back. Once one went out, later sends (retries,
+ * a resumed run, cron) go on: what went out cannot be recalled, a forced
+ * campaign must not stall in cron, and the template version is pinned.
+ */
+static int
+gate_applies(struct store *st, const char *campaign)
+{
+	struct lint_gate g = { 0, 0, 0 };
+	struct err e;
+
+	if (store_campaign_get(st, campaign, gate_campaign, &g, &e) < 0 ||
+	    !g.open)
+		return 0;	/* the send itself says what is wrong */
+	if (store_delivery_counts(st, g.id, gate_count, &g, &e) < 0)
+		return 1;
+	return g.attempted == 0;
+}
+
+static void
+gate_log(FILE *log, const char *campaign, const struct lint_report *r,
+    int force)
+{
+	char when[32];
+	struct timespec ts;
+	struct tm tm;
+	int i, k = 0;
+
+	if (log == NULL || log == stderr)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(log, "%s.%03ldZ campaign=%s lint=%s fails=%d rules=", when,
+	    ts.tv_nsec / 1000000, campaign, force ? "forced" : "refused",
+	    r->fails);
+	for (i = 0; i < r->n; i++)
+		if (r->f[i].severity == LINT_FAIL)
+			fprintf(log, "%s%s", k++ ? "," : "", r->f[i].rule);
+	fprintf(log, "\n");
+	fflush(log);
+}
+
+/*
+ * The content checks (lint.h) before a campaign's first message. A
+ * failed check refuses the send (EX_DATAERR) unless force; the fails go
+ * to stderr and a line to the log. from-no-dkim is left to the send's own
+ * check (EX_CONFIG, lifted by --no-dkim, not by --force). A check that
+ * cannot run (a template that does not render) leaves the verdict to
+ * the send, which reports that error itself.
+ */
+static int
+send_lint(struct cli *c, struct store *st, const char *campaign, int force,
+    FILE *log)
+{
+	struct lint_target t = { 0 };
+	struct lint_report r;
+	struct err e;
+	int i, rc = 0;
+
+	if (!gate_applies(st, campaign))
+		return 0;
+	lint_report_init(&r);
+	t.campaign = campaign;
+	t.no_dkim = 1;
+	if (lint_load(st, c->cfg, &t, &r, &e) < 0 || r.fails == 0)
+		goto out;
+	for (i = 0; i < r.n; i++)
+		if (r.f[i].severity == LINT_FAIL)
+			fprintf(stderr, "%s: campaign %s: fail %s: %s (fix: %s)\n",
+			    c->prog, campaign, r.f[i].rule, r.f[i].message,
+			    r.f[i].fix);
+	gate_log(log, campaign, &r, force);
+	if (force)
+		fprintf(stderr, "%s: campaign %s: %d content check(s) failed; "
+		    "sending anyway (--force)\n", c->prog, campaign, r.fails);
+	else {
+		fprintf(stderr, "%s: campaign %s: refused: %d content check(s) "
+		    "failed (`postbote lint %s` shows every finding); fix them, "
+		    "or send with --force\n", c->prog, campaign, r.fails,
+		    campaign);
+		rc = EX_DATAERR;
+	}
+out:
+	lint_report_free(&r);
+	return rc;
+}
+
+/* The checks as `send --dry-run` shows them: every finding, no verdict. */
+static void
+dry_run_lint(struct cli *c, struct store *st, const char *campaign,
+    int no_dkim)
+{
+	struct lint_target t = { 0 };
+	struct lint_report r;
+	struct err e;
+	int i;
+
+	lint_report_init(&r);
+	t.campaign = campaign;
+	t.no_dkim = no_dkim;
+	if (lint_load(st, c->cfg, &t, &r, &e) < 0) {
+		printf("content checks: not run: %s\n", e.msg);
+		goto out;
+	}
+	for (i = 0; i < r.n; i++)
+		if (c->tty)
+			printf("%s %s: %s (fix: %s)\n",
+			    lint_severity_name(r.f[i].severity), r.f[i].rule,
+			    r.f[i].message, r.f[i].fix);
+		else
+			printf("lint=%s rule=%s\n",
+			    lint_severity_name(r.f[i].severity), r.f[i].rule);
+	if (c->tty)
+		printf("content checks: %d failed, %d warning(s)%s\n", r.fails,
+		    r.warnings, r.fails > 0 && gate_applies(st, campaign) ?
+		    "; the send would be refused without --force" : "");
+	else
+		printf("lint_fails=%d lint_warnings=%d\n", r.fails,
+		    r.warnings);
+out:
+	lint_report_free(&r);
+}
+
 struct due_list {
 	char **names;
 	size_t n;
@@ -156,7 +316,7 @@ due_add(const char *name, void *ctx)
  * another process is sending is skipped (its lease), not an error.
  */
 static int
-send_due(struct cli *c, struct store *st, struct send_opts *o)
+send_due(struct cli *c, struct store *st, struct send_opts *o, int force)
 {
 	struct due_list d = { NULL, 0 };
 	struct send_result r;
@@ -172,7 +332,11 @@ send_due(struct cli *c, struct store *st, struct send_opts *o)
 		o->campaign = d.names[i];
 		if (!c->tty)
 			printf("campaign=%s ", d.names[i]);
-		if (send_campaign(st, c->cfg, o, &r, &e) == 0)
+		if (send_lint(c, st, d.names[i], force, o->log) != 0) {
+			if (!c->tty)
+				printf("refused=lint\n");
+			rc = EX_DATAERR;
+		} else if (send_campaign(st, c->cfg, o, &r, &e) == 0)
 			send_report(c, o, &r);
 		else if (e.code == EX_TEMPFAIL) {
 			if (!c->tty)
@@ -201,6 +365,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "due", no_argument, NULL, 'd' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "force", no_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct send_opts o = { 0 };
@@ -210,7 +375,7 @@ cmd_send(struct cli *c, int argc, char **argv)
 	struct err e = { 0 };
 	const char *log = NULL;
 	int64_t workers = 0;
-	int ch, rc, quiet = 0, due = 0, dry = 0;
+	int ch, rc, quiet = 0, due = 0, dry = 0, force = 0;
 
 	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
 		switch (ch) {
@@ -239,6 +404,9 @@ cmd_send(struct cli *c, int argc, char **argv)
 		case 'n':
 			dry = 1;
 			break;
+		case 'f':
+			force = 1;
+			break;
 		default:
 			return EX_USAGE;
 		}
@@ -254,6 +422,8 @@ cmd_send(struct cli *c, int argc, char **argv)
 		if ((rc = cli_open(c, &st)) != 0)
 			return rc;
 		rc = send_dry_run(c, st, o.campaign);
+		if (rc == 0)
+			dry_run_lint(c, st, o.campaign, o.no_dkim);
 		store_close(st);
 		return rc;
 	}
@@ -272,11 +442,13 @@ cmd_send(struct cli *c, int argc, char **argv)
 	signal(SIGINT, send_on_signal);
 	signal(SIGTERM, send_on_signal);
 	if (due)
-		rc = send_due(c, st, &o);
-	else if (send_campaign(st, c->cfg, &o, &r, &e) < 0)
-		rc = cli_fail(c, &e);
-	else
-		send_report(c, &o, &r);
+		rc = send_due(c, st, &o, force);
+	else if ((rc = send_lint(c, st, o.campaign, force, o.log)) == 0) {
+		if (send_campaign(st, c->cfg, &o, &r, &e) < 0)
+			rc = cli_fail(c, &e);
+		else
+			send_report(c, &o, &r);
+	}
 	webhook_flusher_stop(wf, NULL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);

@@ -39,6 +39,8 @@ static const struct cli_cmd groups[] = {
 	  NULL },
 	{ "status", cmd_status, "live progress of a campaign and its send",
 	  NULL },
+	{ "lint", cmd_lint, "content checks of a campaign or template", NULL },
+	{ "doctor", cmd_doctor, "SPF, DKIM, DMARC, MX, rDNS, TLS checks", NULL },
 	{ "report", cmd_report, "a campaign's report: text, json, csv, html; "
 	  "--compare", NULL },
 	{ "hygiene", cmd_hygiene, "list hygiene: invalid, undeliverable, "

@@ -1266,3 +1266,89 @@ dkim_keygen(const struct dkim_keygen_req *r, struct buf *record,
 	ERR_clear_error();
 	return rc;
 }
+
+/* ------------------------------------------------- the key in DNS (doctor) */
+
+int
+dkim_key_public(const struct dkim_key_conf *c, struct buf *p,
+    struct buf *record, int *bits, struct err *e)
+{
+	char domain[LIMIT_ADDR_DOMAIN + 1];
+	enum dkim_algorithm alg;
+	struct dkim_key k;
+	int rc = -1;
+
+	memset(&k, 0, sizeof(k));
+	if (dkim_algorithm_parse(c->algorithm, &alg) < 0)
+		return err_set(e, EX_CONFIG, "DKIM algorithm \"%s\" is not "
+		    "rsa-sha256 or ed25519-sha256", c->algorithm);
+	if (dkim_domain_norm(c->domain, domain, e) < 0 ||
+	    dkim_selector_check(c->selector, e) < 0 ||
+	    dkim_key_load(c, alg, &k, e) < 0)
+		return -1;
+	if (dkim_public_b64(k.pk, alg, p) < 0 ||
+	    dkim_txt_record(c->selector, domain, alg, k.pk, record) < 0)
+		err_set(e, EX_SOFTWARE, "key file %s: OpenSSL cannot write its "
+		    "public key", c->key_file);
+	else
+		rc = 0;
+	*bits = EVP_PKEY_get_bits(k.pk);
+	EVP_PKEY_free(k.pk);
+	ERR_clear_error();
+	return rc;
+}
+
+/* Base64 with whitespace anywhere (RFC 6376 3.6.1 allows FWS in p=) to
+   octets; -1 when it is not base64. */
+static long
+dkim_b64_decode(const char *s, unsigned char **out)
+{
+	size_t n = strlen(s), k = 0, i, pad = 0;
+	char *clean = xmalloc(n + 1);
+	long len;
+
+	for (i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			clean[k++] = s[i];
+	clean[k] = '\0';
+	*out = xmalloc(k / 4 * 3 + 3);
+	len = k == 0 || k % 4 != 0 ? -1 :
+	    EVP_DecodeBlock(*out, (unsigned char *)clean, (int)k);
+	for (i = k; i > 0 && clean[i - 1] == '=' && pad < 2; i--)
+		pad++;
+	free(clean);
+	return len < 0 ? -1 : len - (long)pad;
+}
+
+int
+dkim_public_same(enum dkim_algorithm alg, const char *ours,
+    const char *theirs)
+{
+	unsigned char *a = NULL, *b = NULL, *der = NULL;
+	const unsigned char *q;
+	long na, nb;
+	EVP_PKEY *pk = NULL;
+	int rc;
+
+	na = dkim_b64_decode(ours, &a);
+	nb = dkim_b64_decode(theirs, &b);
+	if (nb <= 0)
+		rc = -1;
+	else if (na == nb && memcmp(a, b, (size_t)na) == 0)
+		rc = 1;
+	else if (alg != DKIM_RSA_SHA256)
+		rc = 0;
+	else {
+		/* Some tools publish the bare PKCS#1 RSAPublicKey. */
+		q = b;
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, nb);
+		rc = pk != NULL && i2d_PUBKEY(pk, &der) == na &&
+		    memcmp(der, a, (size_t)na) == 0;
+	}
+	EVP_PKEY_free(pk);
+	OPENSSL_free(der);
+	free(a);
+	free(b);
+	ERR_clear_error();
+	return rc;
+}

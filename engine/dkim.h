@@ -144,4 +144,22 @@ struct dkim_keygen_req {
 int dkim_keygen(const struct dkim_keygen_req *r, struct buf *record,
     struct err *e) WUR;
 
+/*
+ * The public half of a configured key, for checking what DNS publishes:
+ * loads key_file with the checks dkim_signer_open() makes (same errors),
+ * appends the p= value (base64) to p and the zone-file line that
+ * publishes it, as dkim_keygen() gives it, to record; *bits is the key's
+ * size.
+ */
+int dkim_key_public(const struct dkim_key_conf *c, struct buf *p,
+    struct buf *record, int *bits, struct err *e) WUR;
+
+/*
+ * Whether theirs (a DNS record's p=, whitespace allowed) is the key ours
+ * (dkim_key_public()'s p) publishes: 1 yes, 0 another key, -1 not
+ * base64. An RSA key published as a bare PKCS#1 RSAPublicKey counts.
+ */
+int dkim_public_same(enum dkim_algorithm alg, const char *ours,
+    const char *theirs);
+
 #endif

@@ -7,9 +7,14 @@
  * back before it returns (out of memory, no servers); a result decided
  * inside dns_resolve_mx() therefore waits on the ready list until the
  * next dns_process*() call, and dns_timeout_ms() says 0 meanwhile.
+ *
+ * dns_lookup() (one record set, for doctor) rides on the same query
+ * record and ready list: one look-up, parsed into rrs, no host stage.
  */
 #include <ares.h>
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
+#include <netdb.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -53,6 +58,8 @@ struct dns_query {
 	int lookups;		/* outstanding, plus a guard while starting */
 	int decided;		/* res.status and reason set by the MX stage */
 	int host_only;		/* dns_resolve_host(): no MX stage */
+	dns_rr_cb rr_cb;	/* dns_lookup(): one record set, no hosts */
+	struct dns_rrset rrs;
 	char domain[LIMIT_ADDR_DOMAIN + 1];
 	char temp_why[LIMIT_DNS_REASON];	/* first temporary host failure */
 	struct dns_lookup lk[LIMIT_DNS_HOSTS][2];
@@ -150,9 +157,13 @@ dns_mx_order(struct dns_mx *mx, size_t n, size_t cap, uint64_t *rng)
 	return k;
 }
 
-/* An A-label: letters, digits, '-', non-empty labels of at most 63. */
+/*
+ * An A-label: letters, digits, '-', non-empty labels of at most 63;
+ * with underscore, '_' too (_dmarc, _domainkey and SPF's names are not
+ * host names).
+ */
 static int
-valid_alabel(const char *s)
+valid_name(const char *s, int underscore)
 {
 	size_t i, label = 0, len = strlen(s);
 
@@ -165,7 +176,8 @@ valid_alabel(const char *s)
 			label = 0;
 		} else if ((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-') {
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '-' ||
+		    (underscore && s[i] == '_')) {
 			if (++label > LIMIT_DOMAIN_LABEL)
 				return 0;
 		} else
@@ -174,13 +186,28 @@ valid_alabel(const char *s)
 	return label > 0;
 }
 
+static int
+valid_alabel(const char *s)
+{
+	return valid_name(s, 0);
+}
+
 /* ------------------------------------------------------ finishing a query */
 
 static void
 deliver(struct dns_query *q)
 {
+	size_t i;
+
 	q->d->pending--;
-	q->cb(q->ctx, &q->res);
+	if (q->rr_cb == NULL) {
+		q->cb(q->ctx, &q->res);
+		free(q);
+		return;
+	}
+	q->rr_cb(q->ctx, &q->rrs);
+	for (i = 0; i < q->rrs.n; i++)
+		free(q->rrs.rr[i]);
 	free(q);
 }
 
@@ -263,7 +290,9 @@ lookup_done(struct dns_query *q)
 
 	if (--q->lookups > 0)
 		return;
-	if (!q->decided && d->closing != NULL)
+	if (q->rr_cb != NULL)
+		;	/* on_rr() decided */
+	else if (!q->decided && d->closing != NULL)
 		decide(q, DNS_TEMP, "%s: %s", q->domain, d->closing);
 	else if (!q->decided)
 		build_result(q);
@@ -690,5 +719,215 @@ dns_run(struct dns *d, int timeout_ms, struct err *e)
 			return err_set(e, EX_OSERR, "DNS: poll: %s",
 			    strerror(errno));
 	}
+	return 0;
+}
+
+/* ------------------------------------------------------ record look-ups */
+
+static const char *
+rr_name(enum dns_rr t)
+{
+	static const char *const names[] = { "A", "AAAA", "MX", "TXT", "PTR" };
+
+	return names[t];
+}
+
+/* Keeps a copy; past DNS_RR_MAX records, or past DNS_TXT_MAX octets, a
+   record is only counted in more. */
+static void
+rr_add(struct dns_rrset *r, const void *p, size_t len, unsigned pref)
+{
+	if (r->n == DNS_RR_MAX || len > DNS_TXT_MAX) {
+		r->more++;
+		return;
+	}
+	r->pref[r->n] = pref;
+	r->rr[r->n++] = xstrndup(p, len);
+}
+
+/* RFC 7208 3.3, RFC 6376 3.6.2.2: a record's strings are joined with
+   nothing between them. */
+static int
+rr_parse_txt(struct dns_rrset *r, const unsigned char *abuf, int alen)
+{
+	struct ares_txt_ext *head = NULL, *t;
+	char *rec = xmalloc(DNS_TXT_MAX + 1);
+	size_t len = 0;
+	int rc, open = 0, over = 0;
+
+	rc = ares_parse_txt_reply_ext(abuf, alen, &head);
+	for (t = head; rc == ARES_SUCCESS && t != NULL; t = t->next) {
+		if (t->record_start && open) {
+			rr_add(r, rec, over ? DNS_TXT_MAX + 1 : len, 0);
+			len = 0;
+			over = 0;
+		}
+		open = 1;
+		if (len + t->length > DNS_TXT_MAX)
+			over = 1;
+		else {
+			memcpy(rec + len, t->txt, t->length);
+			len += t->length;
+		}
+	}
+	if (open)
+		rr_add(r, rec, over ? DNS_TXT_MAX + 1 : len, 0);
+	free(rec);
+	if (head != NULL)
+		ares_free_data(head);
+	return rc;
+}
+
+static int
+rr_parse_mx(struct dns_rrset *r, const unsigned char *abuf, int alen)
+{
+	struct ares_mx_reply *head = NULL, *m;
+	int rc;
+
+	rc = ares_parse_mx_reply(abuf, alen, &head);
+	for (m = head; rc == ARES_SUCCESS && m != NULL; m = m->next)
+		rr_add(r, m->host, strlen(m->host), m->priority);
+	if (head != NULL)
+		ares_free_data(head);
+	return rc;
+}
+
+static int
+rr_parse_addr(struct dns_rrset *r, const unsigned char *abuf, int alen)
+{
+	struct ares_addrttl t4[DNS_RR_MAX];
+	struct ares_addr6ttl t6[DNS_RR_MAX];
+	char text[INET6_ADDRSTRLEN];
+	int n = DNS_RR_MAX, i, rc;
+
+	if (r->type == DNS_RR_A)
+		rc = ares_parse_a_reply(abuf, alen, NULL, t4, &n);
+	else
+		rc = ares_parse_aaaa_reply(abuf, alen, NULL, t6, &n);
+	for (i = 0; rc == ARES_SUCCESS && i < n; i++) {
+		if (r->type == DNS_RR_A)
+			inet_ntop(AF_INET, &t4[i].ipaddr, text, sizeof(text));
+		else
+			inet_ntop(AF_INET6, &t6[i].ip6addr, text, sizeof(text));
+		rr_add(r, text, strlen(text), 0);
+	}
+	return rc;
+}
+
+/* c-ares keeps every PTR name in h_aliases (and the last in h_name); the
+   address it copies into the hostent is not ours to know, so a blank. */
+static int
+rr_parse_ptr(struct dns_rrset *r, const unsigned char *abuf, int alen)
+{
+	static const unsigned char blank[16];
+	struct hostent *h = NULL;
+	char **a;
+	int rc;
+
+	rc = ares_parse_ptr_reply(abuf, alen, blank, sizeof(blank), AF_INET6,
+	    &h);
+	if (rc != ARES_SUCCESS)
+		return rc;
+	for (a = h->h_aliases; a != NULL && *a != NULL; a++)
+		rr_add(r, *a, strlen(*a), 0);
+	if (r->n == 0 && h->h_name != NULL)
+		rr_add(r, h->h_name, strlen(h->h_name), 0);
+	ares_free_hostent(h);
+	return ARES_SUCCESS;
+}
+
+static void
+rr_decide(struct dns_rrset *r, int status)
+{
+	if (status == ARES_SUCCESS && r->n + r->more > 0) {
+		r->status = DNS_OK;
+		return;
+	}
+	if (status == ARES_SUCCESS || status == ARES_ENODATA ||
+	    status == ARES_ENOTFOUND) {
+		r->status = DNS_PERM;
+		r->nxdomain = status == ARES_ENOTFOUND;
+		snprintf(r->reason, sizeof(r->reason), "%s: %s", r->name,
+		    r->nxdomain ? "no such domain (NXDOMAIN)" :
+		    r->type == DNS_RR_A ? "no A record" :
+		    r->type == DNS_RR_AAAA ? "no AAAA record" :
+		    r->type == DNS_RR_MX ? "no MX record" :
+		    r->type == DNS_RR_TXT ? "no TXT record" : "no PTR record");
+		return;
+	}
+	r->status = DNS_TEMP;
+	snprintf(r->reason, sizeof(r->reason), "%s: %s look-up failed: %s",
+	    r->name, rr_name(r->type), ares_strerror(status));
+}
+
+static void
+on_rr(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct dns_query *q = arg;
+	struct dns_rrset *r = &q->rrs;
+
+	(void)timeouts;
+	if (status == ARES_SUCCESS) {
+		switch (r->type) {
+		case DNS_RR_TXT: status = rr_parse_txt(r, abuf, alen); break;
+		case DNS_RR_MX: status = rr_parse_mx(r, abuf, alen); break;
+		case DNS_RR_PTR: status = rr_parse_ptr(r, abuf, alen); break;
+		default: status = rr_parse_addr(r, abuf, alen); break;
+		}
+	}
+	rr_decide(r, status);
+	lookup_done(q);
+}
+
+int
+dns_lookup(struct dns *d, const char *name, enum dns_rr type, dns_rr_cb cb,
+    void *ctx, struct err *e)
+{
+	static const int qtype[] = { ns_t_a, ns_t_aaaa, ns_t_mx, ns_t_txt,
+	    ns_t_ptr };
+	struct dns_query *q;
+
+	if (!valid_name(name, 1))
+		return err_set(e, EX_DATAERR, "DNS: \"%.80s\" is not a "
+		    "domain name", name);
+	if (d->closing != NULL)
+		return err_set(e, EX_TEMPFAIL, "DNS: %s", d->closing);
+	q = xcalloc(1, sizeof(*q));
+	q->d = d;
+	q->rr_cb = cb;
+	q->ctx = ctx;
+	snprintf(q->domain, sizeof(q->domain), "%s", name);
+	q->rrs.name = q->domain;
+	q->rrs.type = type;
+	q->lookups = 2;		/* the look-up and our guard */
+	d->pending++;
+	d->in_resolve++;
+	ares_query(d->ch, q->domain, ns_c_in, qtype[type], on_rr, q);
+	lookup_done(q);
+	d->in_resolve--;
+	return 0;
+}
+
+/* RFC 1035 3.5 and RFC 3596 2.5: the address reversed under .arpa. */
+int
+dns_reverse_name(const char *ip, char *out, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	size_t k = 0;
+	int i;
+
+	if (inet_pton(AF_INET, ip, b) == 1)
+		return snprintf(out, n, "%u.%u.%u.%u.in-addr.arpa", b[3], b[2],
+		    b[1], b[0]) < (int)n ? 0 : -1;
+	if (inet_pton(AF_INET6, ip, b) != 1 || n < 16 * 4 + sizeof("ip6.arpa"))
+		return -1;
+	for (i = 15; i >= 0; i--) {
+		out[k++] = hex[b[i] & 15];
+		out[k++] = '.';
+		out[k++] = hex[b[i] >> 4];
+		out[k++] = '.';
+	}
+	memcpy(out + k, "ip6.arpa", sizeof("ip6.arpa"));
 	return 0;
 }

@@ -116,6 +116,50 @@ int dns_resolve_mx(struct dns *d, const char *domain, dns_cb cb, void *ctx,
 int dns_resolve_host(struct dns *d, const char *host, dns_cb cb, void *ctx,
     struct err *e) WUR;
 
+/*
+ * One record set, for checks that read DNS as receivers do (doctor): the
+ * A, AAAA, MX, TXT or PTR records of a name, exactly as published - no
+ * implicit MX, no host look-ups. The name may hold '_' (_dmarc,
+ * s1._domainkey). The callback runs exactly once, as for
+ * dns_resolve_mx(), with:
+ *   DNS_OK    n >= 1 records (or only ones counted in more);
+ *   DNS_PERM  none: NXDOMAIN (nxdomain set) or no record of the type
+ *             (NODATA) - what RFC 7208 4.6.4 calls a void look-up;
+ *   DNS_TEMP  SERVFAIL, REFUSED, a timeout, the resolver shut down.
+ * TXT: each record's strings joined into one. A/AAAA: text addresses.
+ * MX: host names ("" for a null MX), pref[] their preferences. PTR: the
+ * names. Records past DNS_RR_MAX, or TXT records over DNS_TXT_MAX octets,
+ * are only counted in more. The strings belong to the module and live
+ * until the callback returns. EX_DATAERR for a name that is not one.
+ */
+#define DNS_RR_MAX	32
+#define DNS_TXT_MAX	4096
+
+enum dns_rr { DNS_RR_A, DNS_RR_AAAA, DNS_RR_MX, DNS_RR_TXT, DNS_RR_PTR };
+
+struct dns_rrset {
+	enum dns_status status;
+	int nxdomain;
+	const char *name;
+	enum dns_rr type;
+	char reason[LIMIT_DNS_REASON];	/* DNS_PERM and DNS_TEMP */
+	size_t n;
+	char *rr[DNS_RR_MAX];
+	unsigned pref[DNS_RR_MAX];	/* MX */
+	size_t more;
+};
+
+typedef void (*dns_rr_cb)(void *ctx, const struct dns_rrset *r);
+
+int dns_lookup(struct dns *d, const char *name, enum dns_rr type,
+    dns_rr_cb cb, void *ctx, struct err *e) WUR;
+
+/*
+ * The PTR name of an IPv4 or IPv6 literal ("25.2.0.192.in-addr.arpa",
+ * "...ip6.arpa"); -1 for anything else or when it does not fit in n.
+ */
+int dns_reverse_name(const char *ip, char *out, size_t n) WUR;
+
 /* Resolutions started and not yet called back. */
 size_t dns_pending(const struct dns *d);
 

@@ -1651,3 +1651,219 @@ html_escape(struct buf *out, const char *s)
 	}
 	return rc;
 }
+
+/* ------------------------------------------------------------ inventory */
+
+#define INV_TEXT_MAX	256	/* bytes of an anchor's text kept */
+
+struct inventory {
+	struct html_inventory *out;
+	int acap, icap;
+	int in_anchor;		/* index of the <a> being walked, or -1 */
+	int full;		/* its text reached INV_TEXT_MAX */
+	struct buf text;	/* its text so far */
+};
+
+static char *
+attr_dup(const GumboElement *el, const char *name)
+{
+	const GumboAttribute *a = gumbo_get_attribute(&el->attributes, name);
+
+	return xstrdup(a != NULL ? a->value : "");
+}
+
+/* A width or height of at most 1 pixel: "1", "0", "1px". */
+static int
+attr_tiny(const GumboElement *el, const char *name)
+{
+	const GumboAttribute *a = gumbo_get_attribute(&el->attributes, name);
+	const char *v;
+
+	if (a == NULL)
+		return 0;
+	for (v = a->value; *v == ' '; v++)
+		;
+	return (*v == '0' || *v == '1') && (v[1] == '\0' || v[1] == ' ' ||
+	    strcmp(v + 1, "px") == 0);
+}
+
+static void
+inv_image(struct inventory *iv, const GumboElement *el)
+{
+	struct html_inventory *o = iv->out;
+	struct html_image *im;
+
+	if (o->nimages == iv->icap) {
+		iv->icap = iv->icap ? iv->icap * 2 : 8;
+		o->images = xrealloc(o->images, (size_t)iv->icap *
+		    sizeof(*o->images));
+	}
+	im = &o->images[o->nimages++];
+	im->src = attr_dup(el, "src");
+	im->has_alt = gumbo_get_attribute(&el->attributes, "alt") != NULL;
+	im->pixel = attr_tiny(el, "width") && attr_tiny(el, "height");
+	im->in_link = iv->in_anchor >= 0;
+}
+
+static void
+inv_anchor(struct inventory *iv, const GumboElement *el)
+{
+	struct html_inventory *o = iv->out;
+
+	if (gumbo_get_attribute(&el->attributes, "href") == NULL)
+		return;
+	if (o->nanchors == iv->acap) {
+		iv->acap = iv->acap ? iv->acap * 2 : 16;
+		o->anchors = xrealloc(o->anchors, (size_t)iv->acap *
+		    sizeof(*o->anchors));
+	}
+	o->anchors[o->nanchors].href = attr_dup(el, "href");
+	o->anchors[o->nanchors].text = NULL;
+	iv->in_anchor = o->nanchors++;
+	iv->full = 0;
+	buf_reset(&iv->text);
+}
+
+/* The caller keeps within the buffer's maximum; past it, text is cut. */
+static void
+inv_addc(struct inventory *iv, char ch)
+{
+	if (buf_addc(&iv->text, ch) < 0)
+		return;
+}
+
+/*
+ * Counts the characters of a text node that are not white space (a
+ * no-break space is spacing too), and appends it to the open anchor's
+ * text with white space collapsed, up to INV_TEXT_MAX bytes and never
+ * past a UTF-8 sequence's start.
+ */
+static void
+inv_text(struct inventory *iv, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	int space;
+
+	for (; *p != '\0'; p++) {
+		space = *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+		    *p == '\f' || (*p == 0xc2 && p[1] == 0xa0);
+		if (!space && (*p & 0xc0) != 0x80)
+			iv->out->text_chars++;
+		if (iv->in_anchor < 0 || iv->full)
+			continue;
+		if ((*p & 0xc0) != 0x80 && iv->text.len + 4 >= INV_TEXT_MAX) {
+			iv->full = 1;	/* whole characters only */
+			continue;
+		}
+		if (space) {
+			if (*p == 0xc2)
+				p++;
+			if (iv->text.len > 0 &&
+			    iv->text.data[iv->text.len - 1] != ' ')
+				inv_addc(iv, ' ');
+		} else
+			inv_addc(iv, (char)*p);
+	}
+}
+
+/* White space is never added first, so only the end needs trimming. */
+static void
+inv_close_anchor(struct inventory *iv)
+{
+	size_t n = iv->text.len;
+
+	while (n > 0 && iv->text.data[n - 1] == ' ')
+		n--;
+	iv->out->anchors[iv->in_anchor].text = xstrndup(buf_str(&iv->text),
+	    n);
+	iv->in_anchor = -1;
+}
+
+static void
+inv_enter(struct inventory *iv, struct walk *w, const GumboNode *n)
+{
+	const GumboElement *el = &n->v.element;
+
+	switch (n->type) {
+	case GUMBO_NODE_TEXT:
+	case GUMBO_NODE_CDATA:
+	case GUMBO_NODE_WHITESPACE:
+		inv_text(iv, n->v.text.text);
+		return;
+	case GUMBO_NODE_TEMPLATE:
+		walk_skip(w);
+		return;
+	case GUMBO_NODE_ELEMENT:
+		break;
+	default:
+		return;
+	}
+	if (role_of(el) == R_DROP) {
+		walk_skip(w);
+		return;
+	}
+	if (el->tag == GUMBO_TAG_IMG)
+		inv_image(iv, el);
+	else if ((el->tag == GUMBO_TAG_A || el->tag == GUMBO_TAG_AREA) &&
+	    iv->in_anchor < 0)
+		inv_anchor(iv, el);
+}
+
+int
+html_inventory(const char *src, size_t len, struct html_inventory *out,
+    struct err *e)
+{
+	struct html_doc d;
+	struct walk w = { NULL, 0, 0 };
+	struct inventory iv;
+	GumboNode *n, *anchor = NULL;
+	int leaving;
+
+	memset(out, 0, sizeof(*out));
+	/* A rendered part, not a template: up to a whole message. */
+	if (len > (size_t)LIMIT_MESSAGE)
+		return err_set(e, EX_DATAERR, "HTML of %zu bytes is over the "
+		    "limit of %d", len, LIMIT_MESSAGE);
+	html_doc_parse(&d, src, len);
+	memset(&iv, 0, sizeof(iv));
+	iv.out = out;
+	iv.in_anchor = -1;
+	buf_init(&iv.text, INV_TEXT_MAX + 8);
+	walk_push(&w, d.out->document);
+	while ((n = walk_next(&w, &leaving)) != NULL) {
+		if (leaving) {
+			if (n == anchor) {
+				inv_close_anchor(&iv);
+				anchor = NULL;
+			}
+			continue;
+		}
+		inv_enter(&iv, &w, n);
+		if (iv.in_anchor >= 0 && anchor == NULL)
+			anchor = n;
+	}
+	if (iv.in_anchor >= 0)
+		inv_close_anchor(&iv);
+	buf_free(&iv.text);
+	free(w.stack);
+	html_doc_close(&d);
+	return 0;
+}
+
+void
+html_inventory_free(struct html_inventory *inv)
+{
+	int i;
+
+	if (inv == NULL)
+		return;
+	for (i = 0; i < inv->nanchors; i++) {
+		free(inv->anchors[i].href);
+		free(inv->anchors[i].text);
+	}
+	for (i = 0; i < inv->nimages; i++)
+		free(inv->images[i].src);
+	free(inv->anchors);
+	free(inv->images);
+	memset(inv, 0, sizeof(*inv));
+}

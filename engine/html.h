@@ -70,4 +70,40 @@ int html_text(const char *src, size_t len, struct buf *out,
  */
 int html_escape(struct buf *out, const char *s) WUR;
 
+/*
+ * What the content checks (lint.h) read of a rendered HTML part, with the
+ * same parser: every <a> or <area> with an href, its value (entities
+ * decoded) and its visible text (white space collapsed, at most 256
+ * bytes); every <img>, its src, whether it has an alt attribute at all
+ * (alt="" marks a decorative image and counts), whether width and height
+ * are both given and at most 1 (a tracking pixel) and whether it stands
+ * inside a link; and how many characters of visible text the part has
+ * (not white space; head, style, script, template and comments left out,
+ * alt text too). Up to LIMIT_MESSAGE bytes, else EX_DATAERR.
+ * html_inventory_free() releases what it fills.
+ */
+struct html_anchor {
+	char *href;
+	char *text;
+};
+
+struct html_image {
+	char *src;
+	int has_alt;
+	int pixel;
+	int in_link;
+};
+
+struct html_inventory {
+	struct html_anchor *anchors;	/* in document order */
+	int nanchors;
+	struct html_image *images;
+	int nimages;
+	size_t text_chars;
+};
+
+int html_inventory(const char *src, size_t len, struct html_inventory *out,
+    struct err *e) WUR;
+void html_inventory_free(struct html_inventory *inv);
+
 #endif

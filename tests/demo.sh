@@ -102,7 +102,9 @@ run campaign create december --list demo --template newsletter \
 	--from 'Demo News <news@demo.example>' --list-id 'Demo News <news.demo.example>' \
 	--segment "plan in ('pro', 'team') and country in ('DE', 'AT', 'CH')"
 
-step "11. send it: render, sign (rsa-sha256 and ed25519-sha256), deliver, record"
+step "11. check its content, then send it: render, sign (rsa-sha256 and ed25519-sha256), deliver, record"
+run lint december
+echo "(send runs the same checks first and refuses a campaign that fails one; the warning is the demo's tracking server on plain http)"
 run send december --log "$dir/send.log"
 echo "--- the first lines of the delivery log ($dir/send.log):"
 head -n 3 "$dir/send.log"

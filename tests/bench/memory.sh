@@ -52,7 +52,8 @@ JSON
 }
 config "$port" > "$d/postbote.json"
 export POSTBOTE_CONFIG="$d/postbote.json"
-printf '<p>Hello {{ first_name }} from {{ city }}</p>\n' > "$d/t.html"
+# The unsubscribe link keeps `send`'s content checks (lint) quiet.
+printf '<p>Hello {{ first_name }} from {{ city }}</p>\n<p><a href="https://example.com/unsubscribe">Unsubscribe</a></p>\n' > "$d/t.html"
 field() { $PY -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
 # prepare N: a database of its own with a list l of N recipients and

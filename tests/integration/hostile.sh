@@ -64,10 +64,11 @@ camp() {
 	    --from 'Acme <news@example.com>' >/dev/null
 }
 
-# send CONFIG CAMPAIGN: the summary line, timings cut, in $sum.
+# send CONFIG CAMPAIGN: the summary line, timings cut, in $sum. --force:
+# these sends are about hostile servers, not the content checks.
 send() {
-	"$PB" --config "$1" send "$2" --no-dkim --log "$2.log" >"$2.out" \
-	    2>"$2.err"
+	"$PB" --config "$1" send "$2" --no-dkim --force --log "$2.log" \
+	    >"$2.out" 2>"$2.err"
 	sum="$? $(sed 's/ seconds=[0-9.]*//; s/ connections=[0-9]*//' "$2.out")"
 }
 
@@ -228,7 +229,7 @@ cfg slow.json "${port[slow]}" none 5 ', "shaping": {"default": {"rate":
 set --
 for i in $(seq 300); do set -- "$@" "r$i@eight.test"; done
 camp r1 "$@"
-"$PB" --config slow.json send r1 --no-dkim --log r1.log >r1.out 2>r1.err &
+"$PB" --config slow.json send r1 --no-dkim --force --log r1.log >r1.out 2>r1.err &
 sp=$!
 : >samples
 while kill -0 "$sp" 2>/dev/null; do

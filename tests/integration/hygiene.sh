@@ -147,7 +147,8 @@ days@mx.test,mail for 200 days and nothing
 new@mx.test,one mail 10 days ago
 """<i>x</i>&amp;""@gone.test",escaped in HTML
 EOF
-printf '<p>Hello {{ name }}</p>\n' >t.html
+# The unsubscribe link keeps `send`'s content checks (lint) quiet.
+printf '<p>Hello {{ name }}</p>\n<p><a href="https://example.com/unsubscribe">Unsubscribe</a></p>\n' >t.html
 expect 0 "init" "$PB" init
 expect 0 "import the crafted list" "$PB" list import news news.csv
 eq "... 25 recipients" "$(sql 'SELECT count(*) FROM recipients')" 25

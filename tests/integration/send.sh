@@ -153,7 +153,8 @@ tos() { mdsum "$1" | cut -f1; }
 # ------------------------------------------------------------------ setup
 
 "$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-printf '<p>Hello {{ name }}</p>\n' >t.html
+# The unsubscribe link keeps `send`'s content checks (lint) quiet.
+printf '<p>Hello {{ name }}</p>\n<p><a href="https://example.com/unsubscribe">Unsubscribe</a></p>\n' >t.html
 printf 'Hello {{ name }}\n' >t.txt
 "$PB" template add t --subject 'Hi {{ name }}' --html t.html \
     --text t.txt >/dev/null || notok "template add"

@@ -161,7 +161,8 @@ checks() {
 # ------------------------------------------------------------------ setup
 
 "$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-printf '<p>Hello {{ name }}</p>\n' >t.html
+# The unsubscribe link keeps `send`'s content checks (lint) quiet.
+printf '<p>Hello {{ name }}</p>\n<p><a href="https://example.com/unsubscribe">Unsubscribe</a></p>\n' >t.html
 "$PB" template add t --subject 'Hi {{ name }}' --html t.html >/dev/null ||
     notok "template add"
 printf 'email,name\nann@one.test,Ann\nbob@one.test,Bob\nbounce@one.test,B\n' \

@@ -42,6 +42,8 @@ struct create_args {
 	struct mailbox mreply;
 	json_t *options;	/* built from the message option flags */
 	const char *after;	/* --after, of a follow-up */
+	struct campaign_variant_spec variants[AB_MAX - 1];
+	const char *test_wait;	/* --test-wait */
 	char *inherited[5];	/* a follow-up's parent's list, template,
 				   From name and address, Reply-To */
 };
@@ -91,14 +93,22 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		{ "audience", required_argument, NULL, 'A' },
 		{ "after", required_argument, NULL, 'a' },
 		{ "send-window", required_argument, NULL, 'W' },
+		{ "variant-subject", required_argument, NULL, 'B' },
+		{ "variant-template", required_argument, NULL, 'T' },
+		{ "test-share", required_argument, NULL, 'h' },
+		{ "test-wait", required_argument, NULL, 'w' },
+		{ "winner", required_argument, NULL, 'N' },
 		{ "timezone", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *hours = NULL, *tz = NULL;
-	int ch, rc;
+	int64_t share;
+	int ch, rc, share_given = 0, winner_given = 0;
 
-	while ((ch = cli_getopt(c, argc, argv, "l:t:f:r:s:S:VH:I:F:P:A:a:W:Z:",
-	    opts)) != -1) {
+	a->spec.ab_share = 20;
+	a->spec.ab_metric = "opens";
+	while ((ch = cli_getopt(c, argc, argv,
+	    "l:t:f:r:s:S:VH:I:F:P:A:a:W:Z:B:T:h:w:N:", opts)) != -1) {
 		switch (ch) {
 		case 'l': a->spec.list = optarg; break;
 		case 't': a->spec.template_name = optarg; break;
@@ -110,6 +120,37 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		case 'A': a->spec.follow_up_audience = optarg; break;
 		case 'a': a->after = optarg; break;
 		case 'W': hours = optarg; break;
+		case 'B':
+		case 'T':
+			if (a->spec.nvariants == AB_MAX - 1)
+				return cli_usage(c, "an A/B test has at most %d "
+				    "variants", AB_MAX);
+			if (ch == 'B' && (rc = cli_utf8(c, "--variant-subject",
+			    optarg)) != 0)
+				return rc;
+			a->variants[a->spec.nvariants].subject = ch == 'B' ?
+			    optarg : NULL;
+			a->variants[a->spec.nvariants++].template_name =
+			    ch == 'T' ? optarg : NULL;
+			break;
+		case 'h':
+			if (cli_number(c, "--test-share", optarg, &share) != 0)
+				return EX_USAGE;
+			if (share < 1 || share > 90)
+				return cli_usage(c, "--test-share is 1 to 90 "
+				    "(percent)");
+			a->spec.ab_share = (int)share;
+			share_given = 1;
+			break;
+		case 'w': a->test_wait = optarg; break;
+		case 'N':
+			if (strcmp(optarg, "opens") != 0 &&
+			    strcmp(optarg, "clicks") != 0)
+				return cli_usage(c, "--winner is opens or "
+				    "clicks");
+			a->spec.ab_metric = optarg;
+			winner_given = 1;
+			break;
 		case 'Z': tz = optarg; break;
 		case 'V':
 			json_object_set_new(a->options, "variables",
@@ -132,6 +173,16 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 	}
 	if (cli_args(c, argc, argv, 1, "NAME") != 0)
 		return EX_USAGE;
+	if (a->spec.nvariants == 0 && (a->test_wait != NULL ||
+	    share_given || winner_given))
+		return cli_usage(c, "--test-share, --test-wait and --winner "
+		    "go with --variant-subject or --variant-template");
+	a->spec.variants = a->variants;
+	a->spec.ab_wait = 4 * 3600 * 1000;
+	if (a->test_wait != NULL && config_duration(a->test_wait,
+	    &a->spec.ab_wait) < 0)
+		return cli_usage(c, "--test-wait wants a duration such as "
+		    "\"30m\" or \"4h\"");
 	if (tz != NULL && hours == NULL)
 		return cli_usage(c, "--timezone goes with --send-window");
 	if (hours != NULL) {
@@ -225,6 +276,29 @@ inherit(const struct campaign_info *ci, void *ctx)
 	return 0;
 }
 
+/* Each variant compiles, its subject in its template's setting. */
+static int
+create_variants_check(struct store *st, struct cli *c,
+    const struct create_args *a, struct err *e)
+{
+	const struct campaign_variant_spec *v;
+	struct render *r;
+	int64_t id;
+	int i;
+
+	for (i = 0; i < a->spec.nvariants; i++) {
+		v = &a->variants[i];
+		if (render_load_subject(st, c->cfg, NULL, v->template_name ?
+		    v->template_name : a->spec.template_name, 0, v->subject,
+		    &r, &id, e) < 0) {
+			err_prefix(e, "variant %c", 'B' + i);
+			return -1;
+		}
+		render_close(r);
+	}
+	return 0;
+}
+
 static int
 camp_create(struct cli *c, int argc, char **argv)
 {
@@ -250,7 +324,8 @@ camp_create(struct cli *c, int argc, char **argv)
 	if ((a.spec.follow_up_of != NULL && store_campaign_get(st,
 	    a.spec.follow_up_of, inherit, &a, &e) < 0) ||
 	    render_load(st, c->cfg, NULL, a.spec.template_name, 0, &r, &id,
-	    &e) < 0 || store_campaign_create(st, &a.spec, &aud, &e) < 0) {
+	    &e) < 0 || create_variants_check(st, c, &a, &e) < 0 ||
+	    store_campaign_create(st, &a.spec, &aud, &e) < 0) {
 		rc = cli_fail(c, &e);
 		goto out;
 	}
@@ -317,6 +392,12 @@ campaign_json(const struct campaign_info *ci)
 {
 	json_t *o = campaign_info_json(ci);
 
+	if (o != NULL && ci->ab_share > 0)
+		json_object_set_new(o, "ab_test", json_pack("{s:i, s:s, s:I, "
+		    "s:o}", "share", ci->ab_share, "metric", ci->ab_metric,
+		    "wait_seconds", (json_int_t)(ci->ab_wait / 1000), "winner",
+		    ci->ab_winner >= 0 ? json_sprintf("%c", 'A' +
+		    ci->ab_winner) : json_null()));
 	if (o != NULL && ci->follow_up_of != NULL)
 		json_object_set_new(o, "follow_up", json_pack("{s:s, s:s, s:I, "
 		    "s:o}", "of", ci->follow_up_of, "audience",
@@ -354,6 +435,16 @@ show_text(const struct campaign_info *ci)
 	if (ci->finished_at)
 		printf("finished    %s\n", out_time(ci->finished_at, t1,
 		    sizeof(t1)));
+	if (ci->ab_share > 0) {
+		char won[16] = "not decided yet";
+
+		if (ci->ab_winner >= 0)
+			snprintf(won, sizeof(won), "%c won", 'A' +
+			    ci->ab_winner);
+		printf("A/B test    %d%% of the audience, winner by %s %lld s "
+		    "after the test: %s\n", ci->ab_share, ci->ab_metric,
+		    (long long)(ci->ab_wait / 1000), won);
+	}
 	if (ci->follow_up_of == NULL)
 		return;
 	printf("follows up  %s: its %s recipients, %lld s after it "
@@ -386,6 +477,11 @@ show_one(const struct campaign_info *ci, void *ctx)
 		out_kv("name=%s status=%s list=%s template=%s version=%d",
 		    ci->name, ci->status, ci->list, ci->template_name,
 		    ci->template_version);
+		if (ci->ab_share > 0)
+			out_kv("ab_share=%d ab_metric=%s ab_wait=%lld "
+			    "ab_winner=%c", ci->ab_share, ci->ab_metric,
+			    (long long)(ci->ab_wait / 1000), ci->ab_winner >= 0 ?
+			    'A' + ci->ab_winner : '-');
 		if (ci->follow_up_of != NULL)
 			out_kv("follow_up_of=%s audience=%s after=%lld due=%lld",
 			    ci->follow_up_of, ci->follow_up_audience,
@@ -628,6 +724,15 @@ const struct cli_cmd cmd_campaign[] = {
 	  "                       send (cron). 22:00-06:00 runs over midnight\n"
 	  "  --timezone NAME      the campaign's zone, e.g. Europe/Berlin;\n"
 	  "                       default: the machine's\n\n"
+	  "A/B test (2 to 4 variants; the campaign's template is A):\n"
+	  "  --variant-subject S  one more variant: the template, subject S\n"
+	  "  --variant-template T one more variant: template T, its subject\n"
+	  "  --test-share PCT     the test's share of the audience, split evenly\n"
+	  "                       (default 20)\n"
+	  "  --test-wait DURATION after the test's last delivery, before the\n"
+	  "                       winner is picked (default 4h)\n"
+	  "  --winner opens|clicks  by unique human opens (default) or clicks\n"
+	  "                       per delivered message; the rest gets it\n\n"
 	  "A follow-up is due DURATION ('12h', '3d') after CAMPAIGN finished\n"
 	  "(`send --due` starts it) and goes to those CAMPAIGN delivered to who\n"
 	  "opened, not-opened, clicked or not-clicked it, as they stand when it\n"

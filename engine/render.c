@@ -28,6 +28,7 @@ struct render {
 	int nstrings;
 	struct mime_header *headers;	/* copies of the custom headers */
 	uint64_t serial;		/* tells renders apart in a render_ctx */
+	int link_base;			/* added to its link numbers */
 };
 
 /* A freed render's address may come back for the next; its serial not. */
@@ -272,7 +273,9 @@ tracked_url(const struct sign *s, enum track_kind kind, int link,
 static int
 on_link(void *ctx, int index, struct buf *out)
 {
-	return tracked_url(ctx, TRACK_CLICK, index, "", out);
+	const struct sign *s = ctx;
+
+	return tracked_url(s, TRACK_CLICK, s->r->link_base + index, "", out);
 }
 
 static int
@@ -474,10 +477,26 @@ on_template(const struct template_info *t, void *ctx)
 	return 0;
 }
 
+void
+render_set_link_base(struct render *r, int base)
+{
+	r->link_base = base;
+}
+
 int
 render_load(struct store *st, const struct config *cfg, const char *campaign,
     const char *template_name, int version, struct render **out,
     int64_t *campaign_id, struct err *e)
+{
+	return render_load_subject(st, cfg, campaign, template_name, version,
+	    NULL, out, campaign_id, e);
+}
+
+int
+render_load_subject(struct store *st, const struct config *cfg,
+    const char *campaign, const char *template_name, int version,
+    const char *subject, struct render **out, int64_t *campaign_id,
+    struct err *e)
 {
 	struct render_config rcfg = { 0 };
 	struct track_key key;
@@ -504,6 +523,8 @@ render_load(struct store *st, const struct config *cfg, const char *campaign,
 		    "template");
 		goto out;
 	}
+	if (subject != NULL)
+		l.rc.subject = subject;
 	if (campaign == NULL) {
 		l.rc.name = "preview";
 		l.rc.from_name = "Postbote Preview";

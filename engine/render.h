@@ -72,6 +72,18 @@ struct config;
 int render_load(struct store *st, const struct config *cfg,
     const char *campaign, const char *template_name, int version,
     struct render **out, int64_t *campaign_id, struct err *e) WUR;
+/* The same with the template's subject replaced (NULL: kept): an A/B
+ * test's subject variant. */
+int render_load_subject(struct store *st, const struct config *cfg,
+    const char *campaign, const char *template_name, int version,
+    const char *subject, struct render **out, int64_t *campaign_id,
+    struct err *e) WUR;
+/*
+ * Numbers the render's links from base on in their tokens, so that the
+ * variants of one campaign, each with its own links, share its link table
+ * (render_link(r, i) is still link i of this render).
+ */
+void render_set_link_base(struct render *r, int base);
 
 /*
  * Compiles a template's parts as render_open() would, with tracking on so

@@ -52,6 +52,7 @@ struct rb {
 	const struct config *cfg;
 	int64_t id;
 	int64_t started, created, finished;
+	int ab_share;
 	json_t *root;
 	struct err *e;
 };
@@ -65,6 +66,7 @@ campaign_cb(const struct campaign_info *c, void *arg)
 	b->started = c->started_at;
 	b->created = c->created_at;
 	b->finished = c->finished_at;
+	b->ab_share = c->ab_share;
 	b->root = json_pack("{s:s, s:s, s:s?, s:s, s:i, s:s, s:s, s:s?}",
 	    "campaign", c->name, "list", c->list, "segment", c->segment,
 	    "template", c->template_name, "template_version",
@@ -530,11 +532,69 @@ series(struct rb *b, const struct report_counts *c)
 	    series_cb, s, b->e);
 }
 
+/* ------------------------------------------------------------ A/B test */
+
+static int
+variant_cb(const struct campaign_variant *v, void *arg)
+{
+	json_t *arr = arg;
+
+	char name[2] = { (char)('A' + v->variant), '\0' };
+
+	return json_array_append_new(arr, json_pack("{s:s, s:s, s:i, s:s?}",
+	    "variant", name, "template", v->template_name,
+	    "template_version", v->template_version, "subject", v->subject));
+}
+
+/*
+ * "ab_test": { "share", "metric", "wait_s", "winner": "B"|null,
+ * "held" } or null, and "variants": one object a variant with what its
+ * test share did (the rest, sent the winner later, is not in them).
+ */
+static int
+ab_test(struct rb *b)
+{
+	json_t *arr = json_array(), *v;
+	struct ab_state s;
+	size_t i;
+
+	if (store_ab_state(b->st, b->id, &s, b->e) < 0 ||
+	    store_campaign_variants(b->st, b->id, variant_cb, arr, b->e) < 0) {
+		json_decref(arr);
+		return -1;
+	}
+	json_array_foreach(arr, i, v) {
+		if (i >= AB_MAX)
+			break;
+		json_object_set_new(v, "sent", json_integer(s.sent[i]));
+		json_object_set_new(v, "delivered", json_integer(
+		    s.delivered[i]));
+		json_object_set_new(v, "opens_unique_human", json_integer(
+		    s.opened[i]));
+		json_object_set_new(v, "clicks_unique_human", json_integer(
+		    s.clicked[i]));
+		json_object_set_new(v, "open_rate", ratio(s.opened[i],
+		    s.delivered[i]));
+		json_object_set_new(v, "click_rate", ratio(s.clicked[i],
+		    s.delivered[i]));
+		json_object_set_new(v, "winner", json_boolean(s.winner ==
+		    (int)i));
+	}
+	json_object_set_new(b->root, "variants", arr);
+	json_object_set_new(b->root, "ab_test", s.nvariants == 0 ?
+	    json_null() : json_pack("{s:i, s:s, s:I, s:o, s:I}", "share",
+	    b->ab_share, "metric", s.metric, "wait_s",
+	    (json_int_t)(s.wait / 1000), "winner", s.winner >= 0 ?
+	    json_sprintf("%c", 'A' + s.winner) : json_null(), "held",
+	    (json_int_t)s.held));
+	return 0;
+}
+
 int
 report_build(struct store *st, const struct config *cfg,
     const char *campaign, json_t **out, struct err *e)
 {
-	struct rb b = { st, cfg, 0, 0, 0, 0, NULL, e };
+	struct rb b = { st, cfg, 0, 0, 0, 0, 0, NULL, e };
 	struct report_counts c;
 	struct report_events ev;
 	json_t *links = json_array();
@@ -548,7 +608,7 @@ report_build(struct store *st, const struct config *cfg,
 	if (counts(&b, &c, &ev) < 0 || times(&b, &c) < 0 ||
 	    store_report_links(st, b.id, link_cb, links, e) < 0 ||
 	    json_object_set(b.root, "links", links) < 0 || domains(&b) < 0 ||
-	    reasons(&b) < 0 || series(&b, &c) < 0) {
+	    reasons(&b) < 0 || series(&b, &c) < 0 || ab_test(&b) < 0) {
 		json_decref(links);
 		json_decref(b.root);
 		return -1;

@@ -46,7 +46,14 @@
  *   "series": { "start": TIME, "bucket_s": SECONDS,
  *               "delivered": [N...], "bounced": [N...],
  *               "deferred": [N...], "opens": [N...] (human),
- *               "clicks": [N...] (human) } }
+ *               "clicks": [N...] (human) },
+ *   "ab_test": { "share": PERCENT, "metric": "opens"|"clicks",
+ *                "wait_s", "winner": "A".."D"|null, "held" } | null,
+ *   "variants": [ { "variant": "A".., "template", "template_version",
+ *                   "subject": TEXT|null, "sent", "delivered",
+ *                   "opens_unique_human", "clicks_unique_human",
+ *                   "open_rate", "click_rate", "winner": BOOL } ] }
+ *       the test share's figures per variant, empty without a test;
  *       at most REPORT_BUCKETS buckets from the first attempt to the
  *       last event; empty arrays before the campaign started.
  *

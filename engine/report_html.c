@@ -1259,9 +1259,44 @@ static const struct col reason_cols[] = {
 	{ "count", "count", K_INT },
 };
 
+static const struct col variant_cols[] = {
+	{ "variant", "variant", K_TEXT },
+	{ "subject", "subject", K_TEXT },
+	{ "template", "template", K_TEXT },
+	{ "sent", "sent", K_INT },
+	{ "delivered", "delivered", K_INT },
+	{ "opens, human", "opens_unique_human", K_INT },
+	{ "open rate", "open_rate", K_RATE },
+	{ "clicks, human", "clicks_unique_human", K_INT },
+	{ "click rate", "click_rate", K_RATE },
+};
+
+/* An A/B test: its variants' test shares and the winner. */
+static void
+section_variants(FILE *fp, json_t *r, int h)
+{
+	json_t *ab = json_object_get(r, "ab_test");
+
+	if (!json_is_object(ab))
+		return;
+	fprintf(fp, "<h%d>A/B test</h%d>\n<p>", h, h);
+	if (jstr(ab, "winner") != NULL) {
+		fputs("Winner: <strong>", fp);
+		esc(fp, jstr(ab, "winner"));
+		fputs("</strong>, by ", fp);
+	} else
+		fputs("No winner yet; it is picked by ", fp);
+	esc(fp, jstr(ab, "metric"));
+	fputs(" per delivered message of each variant's test share.</p>\n",
+	    fp);
+	table_of(fp, json_object_get(r, "variants"), variant_cols,
+	    NELEM(variant_cols), "No variants.");
+}
+
 static void
 section_tables(FILE *fp, json_t *r, int h)
 {
+	section_variants(fp, r, h);
 	fprintf(fp, "<h%d>Links</h%d>\n", h, h);
 	table_of(fp, json_object_get(r, "links"), link_cols, NELEM(link_cols),
 	    "No tracked links.");

@@ -178,6 +178,35 @@ text_counts(json_t *r, FILE *fp)
 	    "flight");
 }
 
+/* An A/B test: what each variant's share did, the winner marked. */
+static void
+text_variants(json_t *r, FILE *fp)
+{
+	json_t *ab = at(r, "ab_test"), *v;
+	char p1[32], p2[32];
+	size_t i;
+
+	if (!json_is_object(ab))
+		return;
+	fprintf(fp, "\nA/B test (%lld%% of the audience, winner by %s: %s; "
+	    "%lld held for it)\n  %-3s %9s %9s %11s %11s  %s\n",
+	    num(ab, "share"), str(ab, "metric"), json_is_string(at(ab,
+	    "winner")) ? str(ab, "winner") : "not picked yet",
+	    num(ab, "held"), "", "sent", "delivered", "opens (h)",
+	    "clicks (h)", "subject / template");
+	json_array_foreach(at(r, "variants"), i, v)
+		fprintf(fp, "  %-1s%-2s %9lld %9lld %5lld %5s %5lld %5s  %s%s"
+		    "%s v%lld\n", str(v, "variant"), json_is_true(at(v,
+		    "winner")) ? "*" : "", num(v, "sent"),
+		    num(v, "delivered"), num(v, "opens_unique_human"),
+		    pct(v, "open_rate", p1, sizeof(p1)),
+		    num(v, "clicks_unique_human"),
+		    pct(v, "click_rate", p2, sizeof(p2)),
+		    json_is_string(at(v, "subject")) ? str(v, "subject") : "",
+		    json_is_string(at(v, "subject")) ? " / " : "",
+		    str(v, "template"), num(v, "template_version"));
+}
+
 static void
 text_tables(json_t *r, FILE *fp)
 {
@@ -210,6 +239,7 @@ text_tables(json_t *r, FILE *fp)
 		    str(v, "provider"), num(v, "domains"), num(v, "recipients"),
 		    num(v, "delivered"), num(v, "deferred"), num(v, "bounced"),
 		    num(v, "throttled"));
+	text_variants(r, fp);
 	if (json_array_size(at(r, "bounce_reasons")) > 0)
 		fprintf(fp, "\nTop bounce reasons\n");
 	json_array_foreach(at(r, "bounce_reasons"), i, v)
@@ -386,6 +416,7 @@ report_csv(json_t *reports, FILE *fp, struct err *e)
 		csv_list(fp, c, r, "domains", "domain", "domain");
 		csv_list(fp, c, r, "providers", "provider", "provider");
 		csv_list(fp, c, r, "bounce_reasons", "bounce_reason", "");
+		csv_list(fp, c, r, "variants", "variant", "variant");
 		csv_series(fp, c, r);
 	}
 	if (fflush(fp) != 0 || ferror(fp))

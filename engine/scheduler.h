@@ -75,6 +75,7 @@ struct sched_job {
 	int64_t date_ms;
 	int attempts;		/* made before this one */
 	int suppressed;		/* ends SCHED_SUPPRESSED, unsent */
+	int variant;		/* an A/B test's, for the render */
 	struct buf attrs;
 	/* Set by ops->render(). */
 	int render_rc;		/* 0, else an EX_ code: fails unsent */

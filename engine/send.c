@@ -54,7 +54,8 @@ struct send_run {
 	const struct send_opts *o;
 	int64_t campaign_id;
 	const char *campaign;
-	struct render *render;
+	struct render *render[AB_MAX];	/* one, or one per A/B variant */
+	int nrender;
 	struct dkim_signer *signer;	/* NULL: --no-dkim */
 	const struct config *cfg;
 	struct send_worker *w;
@@ -151,6 +152,7 @@ send_claimed(const struct store_claimed *c, void *ctx)
 	j->date_ms = c->first_attempt_at;
 	j->attempts = c->attempts;
 	j->suppressed = c->suppressed;
+	j->variant = c->variant;
 	buf_reset(&j->attrs);
 	if (buf_add(&j->attrs, c->attrs, c->attrs_len) < 0)
 		buf_reset(&j->attrs);	/* over LIMIT_ATTRS: render fails */
@@ -235,6 +237,7 @@ send_render(void *ctx, int worker, struct sched_job *j)
 {
 	struct send_run *r = ctx;
 	struct render_ctx *x = &r->w[worker].x;
+	const struct render *ren;
 	struct render_rcpt rc;
 	json_error_t je;
 	struct err e = { 0 };
@@ -248,9 +251,10 @@ send_render(void *ctx, int worker, struct sched_job *j)
 		err_set(&e, EX_DATAERR, "attributes: %s", je.text);
 		goto fail;
 	}
-	if (render_message(r->render, &rc, x, &e) < 0)
+	ren = r->render[j->variant < r->nrender ? j->variant : 0];
+	if (render_message(ren, &rc, x, &e) < 0)
 		goto fail;
-	render_envelope(r->render, &rc, x, j->from, sizeof(j->from));
+	render_envelope(ren, &rc, x, j->from, sizeof(j->from));
 	if (r->w[worker].dk != NULL && dkim_ctx_sign(r->w[worker].dk,
 	    x->msg.data, x->msg.len, &j->msg, &e) < 0)
 		goto fail;
@@ -652,27 +656,139 @@ send_state_cb(const struct campaign_info *c, void *ctx)
 	return 0;
 }
 
+struct send_variants {
+	struct store *st;
+	const struct config *cfg;
+	const char *name;
+	struct render *r[AB_MAX];
+	int n;
+	int links;
+	struct err *e;
+};
+
+static int
+send_variant(const struct campaign_variant *v, void *ctx)
+{
+	struct send_variants *sv = ctx;
+	int64_t id;
+
+	if (sv->n == AB_MAX)
+		return err_set(sv->e, EX_SOFTWARE, "more than %d variants",
+		    AB_MAX);
+	if (render_load_subject(sv->st, sv->cfg, sv->name, v->template_name,
+	    v->template_version, v->subject, &sv->r[sv->n], &id, sv->e) < 0)
+		return -1;
+	render_set_link_base(sv->r[sv->n], sv->links);
+	sv->links += render_nlinks(sv->r[sv->n]);
+	sv->n++;
+	return 0;
+}
+
+static void
+send_renders_close(struct render **r, int *n)
+{
+	while (*n > 0)
+		render_close(r[--*n]);
+}
+
+/*
+ * The campaign's renders: its own, or one per A/B variant, in order,
+ * their links numbered one after another in the campaign's link table.
+ */
+static int
+send_renders(struct store *st, const struct config *cfg, const char *name,
+    struct render **r, int *n, int64_t *id, struct err *e)
+{
+	struct send_variants sv = { st, cfg, name, { NULL }, 0, 0, e };
+	int i;
+
+	*n = 0;
+	if (render_load(st, cfg, name, NULL, 0, &r[0], id, e) < 0)
+		return -1;
+	*n = 1;
+	if (store_campaign_variants(st, *id, send_variant, &sv, e) < 0) {
+		send_renders_close(sv.r, &sv.n);
+		send_renders_close(r, n);
+		return -1;
+	}
+	if (sv.n == 0)
+		return 0;
+	send_renders_close(r, n);
+	for (i = 0; i < sv.n; i++)
+		r[i] = sv.r[i];
+	*n = sv.n;
+	return 0;
+}
+
 int
 send_start(struct store *st, const struct config *cfg, const char *name,
     int64_t *created, struct err *e)
 {
-	struct render *r;
+	struct render *r[AB_MAX];
 	const char **urls;
 	int64_t id;
-	int i, n, rc;
+	int i, k, n, nr, rc;
 
-	if (render_load(st, cfg, name, NULL, 0, &r, &id, e) < 0)
+	if (send_renders(st, cfg, name, r, &nr, &id, e) < 0)
 		return -1;
-	n = render_nlinks(r);
+	for (n = 0, i = 0; i < nr; i++)
+		n += render_nlinks(r[i]);
 	urls = xcalloc((size_t)n + 1, sizeof(*urls));
-	for (i = 0; i < n; i++)
-		urls[i] = render_link(r, i);
+	for (n = 0, i = 0; i < nr; i++)
+		for (k = 0; k < render_nlinks(r[i]); k++)
+			urls[n++] = render_link(r[i], k);
 	rc = store_campaign_links(st, id, urls, n, e);
 	free(urls);
-	render_close(r);
+	send_renders_close(r, &nr);
 	if (rc < 0)
 		return -1;
 	return store_campaign_start(st, name, created, e);
+}
+
+/* The variant with the most recipients a person opened (or clicked)
+ * per delivered message; a tie goes to the first. */
+static int
+send_ab_pick(const struct ab_state *s)
+{
+	const int64_t *got = strcmp(s->metric, "clicks") == 0 ? s->clicked :
+	    s->opened;
+	int v, best = 0;
+
+	for (v = 1; v < s->nvariants; v++)
+		if (got[v] * s->delivered[best] > got[best] * s->delivered[v])
+			best = v;
+	return best;
+}
+
+/*
+ * An A/B test's turn: once its test share has gone and the wait after
+ * the last test delivery is over, the winner is picked and the held rest
+ * becomes its to send in this run.
+ */
+static int
+send_ab(struct send_run *r, struct err *e)
+{
+	struct ab_state s;
+	int v, winner;
+
+	if (store_ab_state(r->st, r->campaign_id, &s, e) < 0)
+		return -1;
+	if (s.nvariants == 0 || s.winner >= 0 || s.test_left > 0 ||
+	    s.test_done_at == 0 || store_now_ms() < s.test_done_at + s.wait)
+		return 0;
+	winner = send_ab_pick(&s);
+	if (store_ab_decide(r->st, r->campaign_id, winner, e) < 0)
+		return e->code == EX_TEMPFAIL ? (err_clear(e), 0) : -1;
+	if (r->o->log == NULL)
+		return 0;
+	fprintf(r->o->log, "ab campaign=%s winner=%c by=%s held=%lld",
+	    r->campaign, 'A' + winner, s.metric, (long long)s.held);
+	for (v = 0; v < s.nvariants; v++)
+		fprintf(r->o->log, " %c=%lld/%lld", 'A' + v,
+		    (long long)(strcmp(s.metric, "clicks") == 0 ?
+		    s.clicked[v] : s.opened[v]), (long long)s.delivered[v]);
+	fputc('\n', r->o->log);
+	return 0;
 }
 
 /* Starts what is due; refuses what cannot send. */
@@ -997,11 +1113,12 @@ send_campaign(struct store *st, const struct config *cfg,
 	    send_signer(cfg, o, cs.from_addr, &r.signer, e) < 0 ||
 	    send_lease(&r, cs.id, e) < 0 ||
 	    send_prepare(st, cfg, o->campaign, &cs, res, e) < 0 ||
-	    render_load(st, cfg, o->campaign, NULL, 0, &r.render,
+	    send_renders(st, cfg, o->campaign, r.render, &r.nrender,
 	    &r.campaign_id, e) < 0)
 		goto out;
 	res->campaign_id = r.campaign_id;
-	if (store_send_left(st, r.campaign_id, &r.due, e) < 0 ||
+	if (send_ab(&r, e) < 0 ||
+	    store_send_left(st, r.campaign_id, &r.due, e) < 0 ||
 	    send_window_open(&r, e) < 0 ||
 	    send_warmup(&r, e) < 0 ||
 	    send_run_sched(&r, cfg, pass, res, e) < 0 ||
@@ -1015,7 +1132,7 @@ out:
 	res->seconds = (double)(t1.tv_sec - t0.tv_sec) +
 	    (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	send_window_close(&r);
-	render_close(r.render);
+	send_renders_close(r.render, &r.nrender);
 	dkim_signer_close(r.signer);
 	send_passwords_free(pass, cfg->nroutes + 1);
 	free(r.prov_left);

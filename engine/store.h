@@ -197,6 +197,11 @@ struct campaign_info {
 	const char *follow_up_audience;	/* "not-opened", ... */
 	int64_t follow_up_after;	/* ms after the parent finished */
 	int64_t follow_up_due;		/* 0: the parent has not finished */
+	int ab_share;			/* 0: no A/B test */
+	int64_t ab_wait;
+	const char *ab_metric;
+	int ab_winner;			/* -1: not decided */
+	int64_t ab_decided_at;
 };
 
 struct campaign_spec {
@@ -216,6 +221,19 @@ struct campaign_spec {
 	const char *follow_up_audience;	/* opened, not-opened, clicked,
 					   not-clicked */
 	int64_t follow_up_after;
+	/* An A/B test: variants beyond the campaign's own template (1 to
+	 * 3), sent to ab_share percent of the audience, split evenly; the
+	 * winner by ab_metric goes to the rest ab_wait ms after. */
+	const struct campaign_variant_spec *variants;
+	int nvariants;
+	int ab_share;
+	int64_t ab_wait;
+	const char *ab_metric;		/* "opens" or "clicks" */
+};
+
+struct campaign_variant_spec {
+	const char *template_name;	/* NULL: the campaign's */
+	const char *subject;		/* NULL: the template's */
 };
 
 /* Who a list and segment reach right now. */
@@ -254,6 +272,42 @@ int store_campaign_audience(struct store *st, const struct campaign_info *ci,
  */
 int store_campaign_start(struct store *st, const char *name,
     int64_t *created, struct err *e) WUR;
+/* ------------------------------------------------------------ A/B tests */
+
+struct campaign_variant {
+	int variant;			/* 0: the campaign's own template */
+	const char *template_name;
+	int template_version;
+	const char *subject;		/* NULL: the template's */
+};
+typedef int (*store_variant_cb)(const struct campaign_variant *v,
+    void *ctx);
+/* A campaign's variants in order; none for a campaign without a test. */
+int store_campaign_variants(struct store *st, int64_t campaign_id,
+    store_variant_cb cb, void *ctx, struct err *e) WUR;
+
+#define AB_MAX	4
+
+struct ab_state {
+	int nvariants;			/* 0: no test */
+	int64_t wait;
+	char metric[8];
+	int winner;			/* -1: not decided */
+	int64_t test_left;		/* test deliveries pending or sending */
+	int64_t test_done_at;		/* the last one settled, Unix ms */
+	int64_t held;			/* deliveries waiting for the winner */
+	/* Per variant: deliveries, delivered, and recipients a person
+	 * opened (or clicked: a click is an open too) or clicked it. */
+	int64_t sent[AB_MAX], delivered[AB_MAX], opened[AB_MAX],
+	    clicked[AB_MAX];
+};
+int store_ab_state(struct store *st, int64_t campaign_id, struct ab_state *s,
+    struct err *e) WUR;
+/* Sets the winner and hands it the held deliveries, in one transaction;
+ * EX_TEMPFAIL when another run decided first. */
+int store_ab_decide(struct store *st, int64_t campaign_id, int winner,
+    struct err *e) WUR;
+
 /* What rendering needs of a campaign: itself and its pinned template. */
 struct campaign_render {
 	int64_t id;
@@ -319,6 +373,7 @@ struct store_claimed {
 	int64_t first_attempt_at;	/* now, on a first attempt */
 	int attempts;			/* made before this one */
 	int suppressed;			/* suppressed since the start */
+	int variant;			/* an A/B test's; 0 without one */
 };
 
 typedef int (*store_claim_cb)(const struct store_claimed *c, void *ctx);

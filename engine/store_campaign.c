@@ -239,29 +239,90 @@ create_resolve(struct store *st, const struct campaign_spec *spec,
 	return audience_count(st, src, aud, e);
 }
 
-int
-store_campaign_create(struct store *st, const struct campaign_spec *spec,
-    struct audience *aud, struct err *e)
+/* An A/B test's settings and its variants' template versions. */
+static int
+create_variants(struct store *st, const struct campaign_spec *spec,
+    int64_t tv_id, int64_t *tv, struct err *e)
 {
-	struct audience_src src;
-	sqlite3_stmt *stmt;
-	int64_t tv_id, now = store_now_ms();
-	int follow = spec->follow_up_of != NULL;
+	int i;
 
-	if (create_resolve(st, spec, &src, &tv_id, aud, e) < 0)
+	if (spec->nvariants == 0)
+		return 0;
+	if (spec->nvariants < 1 || spec->nvariants > AB_MAX - 1)
+		return err_set(e, EX_USAGE, "an A/B test has 2 to %d variants",
+		    AB_MAX);
+	if (spec->ab_share < 1 || spec->ab_share > 90)
+		return err_set(e, EX_USAGE, "an A/B test's share is 1 to 90 "
+		    "percent of the audience");
+	if (spec->ab_wait < 0 || spec->ab_metric == NULL ||
+	    (strcmp(spec->ab_metric, "opens") != 0 &&
+	    strcmp(spec->ab_metric, "clicks") != 0))
+		return err_set(e, EX_USAGE, "an A/B test picks its winner by "
+		    "opens or clicks");
+	tv[0] = tv_id;
+	for (i = 0; i < spec->nvariants; i++) {
+		const struct campaign_variant_spec *v = &spec->variants[i];
+
+		tv[i + 1] = tv_id;
+		if (v->template_name != NULL && campaign_template_version(st,
+		    v->template_name, &tv[i + 1], e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+insert_variants(struct store *st, int64_t id, const struct campaign_spec *spec,
+    const int64_t *tv, struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int i;
+
+	if (store_prepare(st, "INSERT INTO campaign_variants(campaign_id, "
+	    "variant, template_version_id, subject) VALUES(?1, ?2, ?3, ?4)",
+	    &stmt, e) < 0)
 		return -1;
+	for (i = 0; i <= spec->nvariants; i++) {
+		sqlite3_bind_int64(stmt, 1, id);
+		sqlite3_bind_int(stmt, 2, i);
+		sqlite3_bind_int64(stmt, 3, tv[i]);
+		if (i > 0 && spec->variants[i - 1].subject != NULL)
+			sqlite3_bind_text(stmt, 4, spec->variants[i - 1].subject,
+			    -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(stmt, 4);
+		if (sqlite3_step(stmt) != SQLITE_DONE) {
+			sqlite3_finalize(stmt);
+			return store_sqlerr(st, e, "storing the variants");
+		}
+		sqlite3_reset(stmt);
+	}
+	sqlite3_finalize(stmt);
+	return 0;
+}
+
+static int
+insert_campaign(struct store *st, const struct campaign_spec *spec,
+    const struct audience_src *src, int64_t tv_id, int64_t *id,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t now = store_now_ms();
+	int follow = spec->follow_up_of != NULL, ab = spec->nvariants > 0;
+
 	if (store_prepare(st, "INSERT INTO campaigns(name, list_id, segment, "
 	    "template_version_id, from_name, from_addr, reply_to, status, "
 	    "scheduled_at, created_at, updated_at, options, follow_up_of, "
-	    "follow_up_audience, follow_up_after) VALUES(?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14)", &stmt, e) < 0)
+	    "follow_up_audience, follow_up_after, ab_share, ab_wait, "
+	    "ab_metric) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, "
+	    "?11, ?12, ?13, ?14, ?15, ?16, ?17)", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_text(stmt, 11, spec->options ? spec->options : "{}", -1,
 	    SQLITE_STATIC);
 	sqlite3_bind_text(stmt, 1, spec->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(stmt, 2, src.list_id);
-	if (src.segment != NULL)
-		sqlite3_bind_text(stmt, 3, src.segment, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(stmt, 2, src->list_id);
+	if (src->segment != NULL)
+		sqlite3_bind_text(stmt, 3, src->segment, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(stmt, 4, tv_id);
 	sqlite3_bind_text(stmt, 5, spec->from_name ? spec->from_name : "", -1,
 	    SQLITE_STATIC);
@@ -276,10 +337,15 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 		sqlite3_bind_int64(stmt, 9, spec->scheduled_at);
 	sqlite3_bind_int64(stmt, 10, now);
 	if (follow) {
-		sqlite3_bind_int64(stmt, 12, src.parent);
+		sqlite3_bind_int64(stmt, 12, src->parent);
 		sqlite3_bind_text(stmt, 13, spec->follow_up_audience, -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_int64(stmt, 14, spec->follow_up_after);
+	}
+	if (ab) {
+		sqlite3_bind_int(stmt, 15, spec->ab_share);
+		sqlite3_bind_int64(stmt, 16, spec->ab_wait);
+		sqlite3_bind_text(stmt, 17, spec->ab_metric, -1, SQLITE_STATIC);
 	}
 	if (sqlite3_step(stmt) != SQLITE_DONE) {
 		int rc = sqlite3_extended_errcode(st->db);
@@ -291,6 +357,28 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 		return store_sqlerr(st, e, "creating a campaign");
 	}
 	sqlite3_finalize(stmt);
+	*id = sqlite3_last_insert_rowid(st->db);
+	return 0;
+}
+
+int
+store_campaign_create(struct store *st, const struct campaign_spec *spec,
+    struct audience *aud, struct err *e)
+{
+	struct audience_src src;
+	int64_t tv_id, id = 0, tv[AB_MAX];
+
+	if (create_resolve(st, spec, &src, &tv_id, aud, e) < 0 ||
+	    create_variants(st, spec, tv_id, tv, e) < 0)
+		return -1;
+	if (store_begin(st, e) < 0)
+		return -1;
+	if (insert_campaign(st, spec, &src, tv_id, &id, e) < 0 ||
+	    (spec->nvariants > 0 && insert_variants(st, id, spec, tv, e) < 0) ||
+	    store_commit(st, e) < 0) {
+		store_rollback(st);
+		return -1;
+	}
 	return 0;
 }
 
@@ -301,7 +389,9 @@ store_campaign_create(struct store *st, const struct campaign_spec *spec,
 	"ifnull(c.finished_at, 0), c.created_at, c.paused_reason, p.name, " \
 	"c.follow_up_audience, ifnull(c.follow_up_after, 0), CASE WHEN " \
 	"p.status = 'done' THEN p.finished_at + c.follow_up_after ELSE 0 " \
-	"END FROM campaigns c " \
+	"END, ifnull(c.ab_share, 0), ifnull(c.ab_wait, 0), c.ab_metric, " \
+	"ifnull(c.ab_winner, -1), ifnull(c.ab_decided_at, 0) " \
+	"FROM campaigns c " \
 	"JOIN lists l ON l.id = c.list_id JOIN template_versions v ON " \
 	"v.id = c.template_version_id JOIN templates t ON " \
 	"t.id = v.template_id LEFT JOIN campaigns p ON p.id = c.follow_up_of "
@@ -339,6 +429,11 @@ campaign_row(sqlite3_stmt *stmt, void *arg)
 	c.follow_up_audience = store_col_text(stmt, 17);
 	c.follow_up_after = sqlite3_column_int64(stmt, 18);
 	c.follow_up_due = sqlite3_column_int64(stmt, 19);
+	c.ab_share = sqlite3_column_int(stmt, 20);
+	c.ab_wait = sqlite3_column_int64(stmt, 21);
+	c.ab_metric = store_col_text(stmt, 22);
+	c.ab_winner = sqlite3_column_int(stmt, 23);
+	c.ab_decided_at = sqlite3_column_int64(stmt, 24);
 	return cr->cb(&c, cr->ctx);
 }
 
@@ -568,6 +663,7 @@ store_campaign_start(struct store *st, const char *name, int64_t *created,
 	    campaign_transition(cs.status, "start", cs.started, &to, e) < 0 ||
 	    follow_up_ready(&cs, name, e) < 0 ||
 	    campaign_materialise(st, &cs, created, e) < 0 ||
+	    store_ab_assign(st, cs.id, *created, e) < 0 ||
 	    campaign_set_status(st, &cs, to, 0, e) < 0 ||
 	    store_commit(st, e) < 0)
 		goto fail;

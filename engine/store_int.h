@@ -81,6 +81,12 @@ int store_rows(struct store *st, sqlite3_stmt *stmt, store_row_fn row,
 int store_count_rows(struct store *st, sqlite3_stmt *stmt, store_count_cb cb,
     void *ctx, const char *what, struct err *e) WUR;
 
+/* An A/B campaign's new deliveries (n of them) split into its test
+ * share, variant by variant, and the rest held (store_ab.c); nothing for
+ * a campaign without a test. Inside the start's transaction. */
+int store_ab_assign(struct store *st, int64_t campaign_id, int64_t n,
+    struct err *e) WUR;
+
 /* The segment guard (store_segment.c): prepares a statement whose text
  * holds the compiled segment as %1$s (once or more) and the trusted SQL
  * condition and (NULL: none, "1") as %2$s, and binds the segment's

@@ -38,9 +38,10 @@ store_send_reclaim(struct store *st, int64_t campaign_id, int64_t *n,
 	return 0;
 }
 
-/* Due work: never tried, or deferred and due again by ?NOW. */
-#define DUE(NOW) "(d.status = 'pending' OR (d.status = 'deferred' AND " \
-	"d.next_attempt_at <= " NOW "))"
+/* Due work: never tried (but not held for an A/B test's winner), or
+ * deferred and due again by ?NOW. */
+#define DUE(NOW) "((d.status = 'pending' AND ifnull(d.variant, 0) >= 0) " \
+	"OR (d.status = 'deferred' AND d.next_attempt_at <= " NOW "))"
 
 int
 store_send_next_domain(struct store *st, int64_t campaign_id,
@@ -88,6 +89,7 @@ claim_row(sqlite3_stmt *stmt, void *arg)
 	c.first_attempt_at = sqlite3_column_int64(stmt, 4);
 	c.attempts = sqlite3_column_int(stmt, 5);
 	c.suppressed = sqlite3_column_int(stmt, 6);
+	c.variant = sqlite3_column_int(stmt, 7) % AB_MAX;	/* NULL: 0 */
 	cr->last = c.recipient_id;
 	return cr->cb(&c, cr->ctx);
 }
@@ -132,7 +134,8 @@ store_send_claim(struct store *st, int64_t campaign_id, const char *domain,
 	"SELECT d.domain, d.recipient_id, r.address, r.attrs, " \
 	"coalesce(d.first_attempt_at, ?5), d.attempts, " \
 	STORE_SUPPRESSED("(SELECT list_id FROM campaigns WHERE id = ?1)") \
-	" FROM deliveries d JOIN recipients r ON r.id = d.recipient_id " \
+	", d.variant FROM deliveries d JOIN recipients r ON " \
+	"r.id = d.recipient_id " \
 	"WHERE d.campaign_id = ?1 AND d.domain = ?2 AND " \
 	"d.recipient_id > ?3 AND " DUE("?5")
 #define CLAIM_ORDER " ORDER BY d.recipient_id LIMIT ?4"
@@ -467,6 +470,16 @@ due_row(sqlite3_stmt *stmt, void *arg)
 	return d->cb(store_col_text(stmt, 0), d->ctx);
 }
 
+/* An A/B test whose winner may be picked: the test share has gone and
+ * the wait after its last delivery is over. */
+#define AB_DUE(NOW) \
+	"(c.ab_share IS NOT NULL AND c.ab_winner IS NULL AND NOT EXISTS " \
+	"(SELECT 1 FROM deliveries d WHERE d.campaign_id = c.id AND " \
+	"d.variant BETWEEN 0 AND 3 AND d.status IN ('pending', 'sending')) " \
+	"AND (SELECT max(d.done_at) FROM deliveries d WHERE " \
+	"d.campaign_id = c.id AND d.variant BETWEEN 0 AND 3) + c.ab_wait " \
+	"<= " NOW ")"
+
 int
 store_campaigns_due(struct store *st, store_name_cb cb, void *ctx,
     struct err *e)
@@ -482,10 +495,12 @@ store_campaigns_due(struct store *st, store_name_cb cb, void *ctx,
 	    "(p.status = 'done' AND p.finished_at + c.follow_up_after <= "
 	    "?1))) OR "
 	    "(c.status = 'running' AND (EXISTS (SELECT 1 FROM deliveries d "
-	    "WHERE d.campaign_id = c.id AND d.status IN ('pending', "
-	    "'sending')) OR EXISTS (SELECT 1 FROM deliveries d WHERE "
+	    "WHERE d.campaign_id = c.id AND (d.status = 'sending' OR "
+	    "(d.status = 'pending' AND ifnull(d.variant, 0) >= 0))) OR "
+	    "EXISTS (SELECT 1 FROM deliveries d WHERE "
 	    "d.campaign_id = c.id AND d.status = 'deferred' AND "
-	    "d.next_attempt_at <= ?1))) ORDER BY coalesce(c.scheduled_at, "
+	    "d.next_attempt_at <= ?1) OR " AB_DUE("?1") ")) "
+	    "ORDER BY coalesce(c.scheduled_at, "
 	    "p.finished_at + c.follow_up_after, c.created_at), c.id", &stmt,
 	    e) < 0)
 		return -1;
@@ -560,8 +575,8 @@ store_send_plan(struct store *st, int64_t campaign_id, int limit,
 	/* What a send would work on now, per domain, largest first; a
 	 * negative limit lists them all (for the total). */
 	if (store_prepare(st, "SELECT d.domain, count(*) AS n FROM deliveries d "
-	    "WHERE d.campaign_id = ?1 AND (d.status IN ('pending', 'sending') "
-	    "OR (d.status = 'deferred' AND d.next_attempt_at <= ?3)) "
+	    "WHERE d.campaign_id = ?1 AND (d.status = 'sending' OR " DUE("?3")
+	    ") "
 	    "GROUP BY d.domain ORDER BY n DESC, d.domain LIMIT ?2", &stmt,
 	    e) < 0)
 		return -1;

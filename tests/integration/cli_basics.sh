@@ -70,7 +70,7 @@ expect 66 "campaign ls on a missing database exits 66" "$PB" campaign ls
 
 # -------------------------------------------------------------------- init
 expect 0 "init exits 0" "$PB" init
-check "init reports the schema" has out "schema=5"
+check "init reports the schema" has out "schema=7"
 check "init created the database" test -f "$POSTBOTE_DB"
 secret=$(sql "SELECT value FROM settings WHERE key = 'tracking_secret'")
 eq "init stored a 64-hex-digit tracking secret" \

@@ -12,15 +12,15 @@ SCHEMA="$TESTS/../schema"
 
 # ------------------------------------------------------------------ fresh
 expect 0 "init on a fresh file" "$PB" init
-eq "... gives user_version 6" "$(version "$POSTBOTE_DB")" 6
-check "... reports schema=6" has out "schema=6"
+eq "... gives user_version 7" "$(version "$POSTBOTE_DB")" 7
+check "... reports schema=7" has out "schema=7"
 eq "... with every table of every migration" \
 	"$(sql "SELECT group_concat(name, ' ') FROM (SELECT name FROM
 	    sqlite_master WHERE type = 'table' ORDER BY name)")" \
-	"campaign_links campaigns deliveries events inbound_review list_members lists provider_volume recipients settings suppressions template_versions templates webhook_outbox webhooks"
+	"campaign_links campaign_variants campaigns deliveries events inbound_review list_members lists provider_volume recipients settings suppressions template_versions templates webhook_outbox webhooks"
 eq "... in WAL mode" "$(sql "PRAGMA journal_mode")" wal
 expect 0 "init again" "$PB" init
-eq "... still version 6" "$(version "$POSTBOTE_DB")" 6
+eq "... still version 7" "$(version "$POSTBOTE_DB")" 7
 
 # -------------------------------------------------------- an old database
 sqlite3 old.db < "$SCHEMA/001_init.sql" || exit 1
@@ -35,7 +35,7 @@ eq "the old database is at version 1" "$(version old.db)" 1
 eq "... without the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 0
 expect 0 "list ls on the old database" "$PB" --db old.db list ls
-eq "... migrates it to version 6" "$(version old.db)" 6
+eq "... migrates it to version 7" "$(version old.db)" 7
 eq "... adds the campaigns table" \
 	"$(sqlite3 old.db "SELECT count(*) FROM sqlite_master WHERE name = 'campaigns'")" 1
 eq "... and lists the old list with its member" "$(cut -f1-2 out)" \
@@ -58,7 +58,7 @@ sqlite3 old2.db < "$SCHEMA/001_init.sql" || exit 1
 sqlite3 old2.db "PRAGMA user_version = 1;
 	INSERT INTO lists(name, created_at) VALUES('keepme', 1)" || exit 1
 expect 0 "init on an old database" "$PB" --db old2.db init
-eq "... migrates it to version 6" "$(version old2.db)" 6
+eq "... migrates it to version 7" "$(version old2.db)" 7
 eq "... keeping the list" "$(sqlite3 old2.db "SELECT name FROM lists")" keepme
 
 # A migration that cannot apply leaves the file at its old version.
@@ -139,7 +139,7 @@ sqlite3 v4.db "PRAGMA user_version = 4;
 	INSERT INTO events(campaign_id, recipient_id, type, at, detail)
 	    VALUES(1, 1, 'opened', 5, '{\"x\":1}');" || exit 1
 expect 0 "a version 4 database with an event" "$PB" --db v4.db list ls
-eq "... migrates to version 6" "$(version v4.db)" 6
+eq "... migrates to version 7" "$(version v4.db)" 7
 eq "... keeping the event, not a machine's" \
 	"$(sqlite3 v4.db "SELECT type || ' ' || at || ' ' || detail || ' ' || machine FROM events")" \
 	'opened 5 {"x":1} 0'
@@ -155,7 +155,7 @@ expect 66 "an empty file is not taken for a database" "$PB" --db empty.db list l
 check "... says to run init" has err "postbote init"
 eq "... and stays empty" "$(wc -c < empty.db | tr -d ' ')" 0
 expect 0 "init turns an empty file into a database" "$PB" --db empty.db init
-eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 6
+eq "... at the newest version" "$(sqlite3 empty.db 'PRAGMA user_version')" 7
 eq "... with a tracking secret" \
 	"$(sqlite3 empty.db "SELECT length(value) FROM settings WHERE key = 'tracking_secret'")" 64
 

@@ -406,7 +406,8 @@ c1 = {
   "bounced": zeros(25, b0=4, b3=1),
   "deferred": zeros(25, b0=2, b1=1, b2=1),
   "opens": zeros(25, b1=1, b2=1, b3=1, b5=1, b11=1),
-  "clicks": zeros(25, b2=2, b6=1, b12=1, b24=1)}}
+  "clicks": zeros(25, b2=2, b6=1, b12=1, b24=1)},
+ "ab_test": None, "variants": []}
 
 # ------------------------------------------------------------------ c2
 #   nothing sent: every rate null, no delivery time; duration from the
@@ -459,7 +460,8 @@ c2 = {
   "start": "2027-01-16T08:00:02.250Z", "bucket_s": 2,
   "delivered": zeros(30), "bounced": zeros(30),
   "deferred": zeros(30, b0=1, b1=1, b2=1, b3=1, b4=1),
-  "opens": zeros(30), "clicks": zeros(30)}}
+  "opens": zeros(30), "clicks": zeros(30)},
+ "ab_test": None, "variants": []}
 
 for name, want in (("c1", c1), ("c2", c2)):
     got = json.load(open(name + ".json"))

@@ -44,6 +44,9 @@ struct create_args {
 	const char *after;	/* --after, of a follow-up */
 	struct campaign_variant_spec variants[AB_MAX - 1];
 	const char *test_wait;	/* --test-wait */
+	int ab_flags;		/* --test-share, --test-wait or --winner */
+	const char *hours;	/* --send-window */
+	const char *tz;		/* --timezone */
 	char *inherited[5];	/* a follow-up's parent's list, template,
 				   From name and address, Reply-To */
 };
@@ -75,6 +78,100 @@ create_header(struct cli *c, struct create_args *a, const char *arg)
 	    colon)) == 0 ? 0 : EX_SOFTWARE;
 }
 
+/* --variant-subject, --variant-template, --test-share, --test-wait,
+ * --winner. */
+static int
+create_ab_flag(struct cli *c, struct create_args *a, int ch, const char *arg)
+{
+	int64_t share;
+	int rc;
+
+	switch (ch) {
+	case 'B':
+	case 'T':
+		if (a->spec.nvariants == AB_MAX - 1)
+			return cli_usage(c, "an A/B test has at most %d "
+			    "variants", AB_MAX);
+		if (ch == 'B' && (rc = cli_utf8(c, "--variant-subject",
+		    arg)) != 0)
+			return rc;
+		a->variants[a->spec.nvariants].subject = ch == 'B' ? arg : NULL;
+		a->variants[a->spec.nvariants++].template_name = ch == 'T' ?
+		    arg : NULL;
+		return 0;
+	case 'h':
+		if (cli_number(c, "--test-share", arg, &share) != 0)
+			return EX_USAGE;
+		if (share < 1 || share > 90)
+			return cli_usage(c, "--test-share is 1 to 90 (percent)");
+		a->spec.ab_share = (int)share;
+		break;
+	case 'w':
+		a->test_wait = arg;
+		break;
+	default:
+		if (strcmp(arg, "opens") != 0 && strcmp(arg, "clicks") != 0)
+			return cli_usage(c, "--winner is opens or clicks");
+		a->spec.ab_metric = arg;
+		break;
+	}
+	a->ab_flags = 1;
+	return 0;
+}
+
+/* What the A/B, window and follow-up flags need of each other. */
+static int
+create_flags_check(struct cli *c, struct create_args *a)
+{
+	if (a->spec.nvariants == 0 && a->ab_flags)
+		return cli_usage(c, "--test-share, --test-wait and --winner "
+		    "go with --variant-subject or --variant-template");
+	a->spec.variants = a->variants;
+	if (a->test_wait != NULL && config_duration(a->test_wait,
+	    &a->spec.ab_wait) < 0)
+		return cli_usage(c, "--test-wait wants a duration such as "
+		    "\"30m\" or \"4h\"");
+	if (a->tz != NULL && a->hours == NULL)
+		return cli_usage(c, "--timezone goes with --send-window");
+	if (a->spec.follow_up_of == NULL && (a->spec.follow_up_audience !=
+	    NULL || a->after != NULL))
+		return cli_usage(c, "--audience and --after go with "
+		    "--follow-up-of");
+	if (a->spec.follow_up_of != NULL && (a->spec.follow_up_audience ==
+	    NULL || a->after == NULL))
+		return cli_usage(c, "a follow-up needs --audience and --after");
+	if (a->spec.follow_up_of != NULL && a->when != NULL)
+		return cli_usage(c, "a follow-up is due --after its parent "
+		    "finished; it takes no --schedule");
+	if (a->spec.follow_up_of == NULL && (a->spec.list == NULL ||
+	    a->spec.template_name == NULL || a->from == NULL))
+		return cli_usage(c, "--list, --template and --from are "
+		    "required");
+	return 0;
+}
+
+/* --send-window [--timezone]: checked now, stored as the window option. */
+static int
+create_window(struct cli *c, struct create_args *a)
+{
+	struct send_window sw;
+	struct err e;
+	json_t *w;
+
+	if (a->hours == NULL)
+		return 0;
+	if (window_parse(a->hours, &sw, &e) < 0)
+		return cli_usage(c, "--send-window: %s", e.msg);
+	if (a->tz != NULL && !window_tz_known(a->tz))
+		return cli_usage(c, "--timezone: no time zone \"%s\" in the tz "
+		    "database (e.g. Europe/Berlin)", a->tz);
+	w = json_pack("{s:s}", "hours", a->hours);
+	if (a->tz != NULL)
+		json_object_set_new(w, "timezone", json_string(a->tz));
+	json_object_set_new(a->options, "window", w);
+	return 0;
+}
+
 static int
 create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 {
@@ -93,19 +190,18 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		{ "audience", required_argument, NULL, 'A' },
 		{ "after", required_argument, NULL, 'a' },
 		{ "send-window", required_argument, NULL, 'W' },
+		{ "timezone", required_argument, NULL, 'Z' },
 		{ "variant-subject", required_argument, NULL, 'B' },
 		{ "variant-template", required_argument, NULL, 'T' },
 		{ "test-share", required_argument, NULL, 'h' },
 		{ "test-wait", required_argument, NULL, 'w' },
 		{ "winner", required_argument, NULL, 'N' },
-		{ "timezone", required_argument, NULL, 'Z' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *hours = NULL, *tz = NULL;
-	int64_t share;
-	int ch, rc, share_given = 0, winner_given = 0;
+	int ch, rc;
 
 	a->spec.ab_share = 20;
+	a->spec.ab_wait = 4 * 3600 * 1000;
 	a->spec.ab_metric = "opens";
 	while ((ch = cli_getopt(c, argc, argv,
 	    "l:t:f:r:s:S:VH:I:F:P:A:a:W:Z:B:T:h:w:N:", opts)) != -1) {
@@ -119,39 +215,12 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 		case 'P': a->spec.follow_up_of = optarg; break;
 		case 'A': a->spec.follow_up_audience = optarg; break;
 		case 'a': a->after = optarg; break;
-		case 'W': hours = optarg; break;
-		case 'B':
-		case 'T':
-			if (a->spec.nvariants == AB_MAX - 1)
-				return cli_usage(c, "an A/B test has at most %d "
-				    "variants", AB_MAX);
-			if (ch == 'B' && (rc = cli_utf8(c, "--variant-subject",
-			    optarg)) != 0)
+		case 'W': a->hours = optarg; break;
+		case 'Z': a->tz = optarg; break;
+		case 'B': case 'T': case 'h': case 'w': case 'N':
+			if ((rc = create_ab_flag(c, a, ch, optarg)) != 0)
 				return rc;
-			a->variants[a->spec.nvariants].subject = ch == 'B' ?
-			    optarg : NULL;
-			a->variants[a->spec.nvariants++].template_name =
-			    ch == 'T' ? optarg : NULL;
 			break;
-		case 'h':
-			if (cli_number(c, "--test-share", optarg, &share) != 0)
-				return EX_USAGE;
-			if (share < 1 || share > 90)
-				return cli_usage(c, "--test-share is 1 to 90 "
-				    "(percent)");
-			a->spec.ab_share = (int)share;
-			share_given = 1;
-			break;
-		case 'w': a->test_wait = optarg; break;
-		case 'N':
-			if (strcmp(optarg, "opens") != 0 &&
-			    strcmp(optarg, "clicks") != 0)
-				return cli_usage(c, "--winner is opens or "
-				    "clicks");
-			a->spec.ab_metric = optarg;
-			winner_given = 1;
-			break;
-		case 'Z': tz = optarg; break;
 		case 'V':
 			json_object_set_new(a->options, "variables",
 			    json_string("strict"));
@@ -173,48 +242,9 @@ create_getopt(struct cli *c, int argc, char **argv, struct create_args *a)
 	}
 	if (cli_args(c, argc, argv, 1, "NAME") != 0)
 		return EX_USAGE;
-	if (a->spec.nvariants == 0 && (a->test_wait != NULL ||
-	    share_given || winner_given))
-		return cli_usage(c, "--test-share, --test-wait and --winner "
-		    "go with --variant-subject or --variant-template");
-	a->spec.variants = a->variants;
-	a->spec.ab_wait = 4 * 3600 * 1000;
-	if (a->test_wait != NULL && config_duration(a->test_wait,
-	    &a->spec.ab_wait) < 0)
-		return cli_usage(c, "--test-wait wants a duration such as "
-		    "\"30m\" or \"4h\"");
-	if (tz != NULL && hours == NULL)
-		return cli_usage(c, "--timezone goes with --send-window");
-	if (hours != NULL) {
-		struct send_window sw;
-		struct err e;
-		json_t *w;
-
-		if (window_parse(hours, &sw, &e) < 0)
-			return cli_usage(c, "--send-window: %s", e.msg);
-		if (tz != NULL && !window_tz_known(tz))
-			return cli_usage(c, "--timezone: no time zone \"%s\" in "
-			    "the tz database (e.g. Europe/Berlin)", tz);
-		w = json_pack("{s:s}", "hours", hours);
-
-		if (tz != NULL)
-			json_object_set_new(w, "timezone", json_string(tz));
-		json_object_set_new(a->options, "window", w);
-	}
-	if (a->spec.follow_up_of == NULL && (a->spec.follow_up_audience !=
-	    NULL || a->after != NULL))
-		return cli_usage(c, "--audience and --after go with "
-		    "--follow-up-of");
-	if (a->spec.follow_up_of != NULL && (a->spec.follow_up_audience ==
-	    NULL || a->after == NULL))
-		return cli_usage(c, "a follow-up needs --audience and --after");
-	if (a->spec.follow_up_of != NULL && a->when != NULL)
-		return cli_usage(c, "a follow-up is due --after its parent "
-		    "finished; it takes no --schedule");
-	if (a->spec.follow_up_of == NULL && (a->spec.list == NULL ||
-	    a->spec.template_name == NULL || a->from == NULL))
-		return cli_usage(c, "--list, --template and --from are "
-		    "required");
+	if ((rc = create_flags_check(c, a)) != 0 ||
+	    (rc = create_window(c, a)) != 0)
+		return rc;
 	a->spec.name = argv[optind];
 	return cli_utf8(c, "--segment", a->spec.segment);
 }

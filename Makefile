@@ -6,14 +6,14 @@ CC	?= cc
 B	:= build
 
 PKGS	:= sqlite3 jansson libidn2 libcrypto libssl gumbo libcares \
-	   libmicrohttpd gmime-3.0 libcurl
+	   libmicrohttpd gmime-3.0 libcurl icu-i18n
 # Debian packages the build and the tests need; `make deps` installs the
 # missing ones.
 DEB_BUILD := build-essential pkg-config libsqlite3-dev libjansson-dev \
 	libcsv-dev libidn2-dev libunistring-dev libssl-dev libcmocka-dev \
 	libgumbo-dev libopendkim-dev libc-ares-dev libmicrohttpd-dev \
-	libgmime-3.0-dev libcurl4-openssl-dev
-DEB_TEST  := sqlite3 tzdata clang python3 python3-dkim dnsmasq-base python3-aiosmtpd openssl \
+	libgmime-3.0-dev libcurl4-openssl-dev libicu-dev
+DEB_TEST  := sqlite3 clang python3 python3-dkim dnsmasq-base python3-aiosmtpd openssl \
 	curl chromium
 DEB_FUZZ  := libclang-rt-14-dev
 DEBS	:= $(DEB_BUILD) $(DEB_TEST) $(DEB_FUZZ)

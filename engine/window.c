@@ -3,13 +3,11 @@
  */
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
 
 #include "window.h"
-#include "xalloc.h"
 
 static int
 hhmm(const char *s, int *min)
@@ -41,69 +39,73 @@ window_parse(const char *spec, struct send_window *w, struct err *e)
 int
 window_tz_known(const char *tz)
 {
-	const char *dir = getenv("TZDIR");
-	char path[512];
-	struct stat sb;
-	size_t i, n = strlen(tz);
+	UChar id[WINDOW_TZ_MAX], canon[WINDOW_TZ_MAX];
+	UErrorCode st = U_ZERO_ERROR;
+	UBool system;
+	size_t n = strlen(tz);
 
-	if (n == 0 || n >= WINDOW_TZ_MAX || tz[0] == '/' ||
-	    strstr(tz, "..") != NULL)
+	if (n == 0 || n >= WINDOW_TZ_MAX)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)tz[i]) && strchr("/_+-", tz[i]) ==
-		    NULL)
-			return 0;
-	snprintf(path, sizeof(path), "%s/%s", dir != NULL && *dir ? dir :
-	    "/usr/share/zoneinfo", tz);
-	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+	u_uastrncpy(id, tz, WINDOW_TZ_MAX);
+	(void)ucal_getCanonicalTimeZoneID(id, -1, canon, WINDOW_TZ_MAX,
+	    &system, &st);
+	return U_SUCCESS(st) && system;
 }
 
-/* Local midnight of now's day + days, then min minutes on, as mktime()
- * settles it: a time a DST change skips comes out an hour later. */
-static int64_t
-local_ms(const struct tm *today, int days, int min)
+/* An ICU calendar in zone tz ("": the machine's), or NULL. */
+static UCalendar *
+zone_open(const char *tz)
 {
-	struct tm t = *today;
+	UChar id[WINDOW_TZ_MAX];
+	UErrorCode st = U_ZERO_ERROR;
+	UCalendar *cal;
 
-	t.tm_mday += days;
-	t.tm_hour = min / 60;
-	t.tm_min = min % 60;
-	t.tm_sec = 0;
-	t.tm_isdst = -1;
-	return (int64_t)mktime(&t) * 1000;
+	if (*tz == '\0')
+		return ucal_open(NULL, 0, "en_US_POSIX", UCAL_GREGORIAN, &st);
+	/* ICU opens an unknown zone as GMT, without an error. */
+	if (!window_tz_known(tz))
+		return NULL;
+	u_uastrncpy(id, tz, WINDOW_TZ_MAX);
+	cal = ucal_open(id, -1, "en_US_POSIX", UCAL_GREGORIAN, &st);
+	return U_SUCCESS(st) ? cal : NULL;
+}
+
+/* Midnight of the local day of cal's time, days on, min minutes later,
+ * in UTC ms: ICU settles a time a DST change skips an hour later. */
+static int64_t
+local_ms(UCalendar *cal, const int ymd[3], int days, int min)
+{
+	UErrorCode st = U_ZERO_ERROR;
+
+	ucal_setDateTime(cal, ymd[0], ymd[1], ymd[2] + days, min / 60,
+	    min % 60, 0, &st);
+	ucal_set(cal, UCAL_MILLISECOND, 0);
+	return (int64_t)ucal_getMillis(cal, &st);
 }
 
 void
 window_zone_load(const struct send_window *w, const char *tz,
     int64_t now_ms, struct window_zone *z)
 {
-	const char *was = getenv("TZ");
-	char *old = was != NULL ? xstrdup(was) : NULL;
-	time_t now = (time_t)(now_ms / 1000);
-	int over = w->to <= w->from, k;
-	struct tm today;
+	UErrorCode st = U_ZERO_ERROR;
+	UCalendar *cal = zone_open(tz);
+	int over = w->to <= w->from, k, ymd[3];
 
 	memset(z, 0, sizeof(*z));
 	snprintf(z->tz, sizeof(z->tz), "%s", tz);
-	if (*tz != '\0') {
-		(void)setenv("TZ", tz, 1);
-		tzset();
-	}
-	localtime_r(&now, &today);
+	if (cal == NULL)
+		return;		/* never open: window_tz_known() said no */
+	ucal_setMillis(cal, (UDate)now_ms, &st);
+	ymd[0] = ucal_get(cal, UCAL_YEAR, &st);
+	ymd[1] = ucal_get(cal, UCAL_MONTH, &st);
+	ymd[2] = ucal_get(cal, UCAL_DATE, &st);
 	/* From yesterday: a window over midnight may have opened then. */
-	for (k = -1; k <= WINDOW_DAYS; k++) {
-		z->open[z->n] = local_ms(&today, k, w->from);
-		z->close[z->n] = local_ms(&today, k + over, w->to);
+	for (k = -1; k <= WINDOW_DAYS && U_SUCCESS(st); k++) {
+		z->open[z->n] = local_ms(cal, ymd, k, w->from);
+		z->close[z->n] = local_ms(cal, ymd, k + over, w->to);
 		z->n++;
 	}
-	if (*tz != '\0') {
-		if (old != NULL)
-			(void)setenv("TZ", old, 1);
-		else
-			(void)unsetenv("TZ");
-		tzset();
-	}
-	free(old);
+	ucal_close(cal);
 }
 
 int

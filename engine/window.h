@@ -3,12 +3,11 @@
  * zone, when a campaign may deliver ("08:00-20:00"; "22:00-06:00" runs
  * over midnight).
  *
- * Time zones are the system's tz database (tzdata) through the C
- * library, which knows a zone only as the process's TZ: loading a zone
- * sets and restores TZ, so window_zone_load() runs before any thread
- * that reads local time starts. A loaded zone is a list of open
- * intervals in UTC over the coming days, with DST changes in them, and
- * is read without locks from then on.
+ * Time zones are ICU's (its calendar, with the IANA tz data it carries):
+ * the C library knows a zone only as the process's TZ, which cannot
+ * change while other threads (the webhook sender, libcurl) read the
+ * environment. A loaded zone is a list of open intervals in UTC over the
+ * coming days, with DST changes in them, and is read without locks.
  */
 #ifndef POSTBOTE_WINDOW_H
 #define POSTBOTE_WINDOW_H
@@ -28,7 +27,8 @@ struct send_window {
 /* "HH:MM-HH:MM", the two different; EX_USAGE naming what is wrong. */
 int window_parse(const char *spec, struct send_window *w, struct err *e) WUR;
 
-/* An IANA zone name the tz database has ("Europe/Berlin", "UTC"). */
+/* An IANA zone name ICU knows ("Europe/Berlin", "UTC"), not an alias
+ * of its own making nor a custom "GMT+3". */
 int window_tz_known(const char *tz);
 
 struct window_zone {
@@ -38,8 +38,8 @@ struct window_zone {
 	int64_t close[WINDOW_DAYS + 2];
 };
 
-/* The window's open times in zone tz ("": local) from the day before
- * now_ms on; tz must be window_tz_known(). Not thread-safe (TZ). */
+/* The window's open times in zone tz ("": the machine's) from the day
+ * before now_ms on; an unknown tz is never open. */
 void window_zone_load(const struct send_window *w, const char *tz,
     int64_t now_ms, struct window_zone *z);
 

@@ -25,7 +25,7 @@ B=${FUZZ_BUILD:-build-fuzz}
 case $B in /*) ;; *) B="$top/$B" ;; esac
 cd "$top"
 make -s B="$B" CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" "$B/libpostbote.a"
-LIBS="$(pkg-config --libs sqlite3 jansson libidn2 libcrypto libssl gumbo libcares libmicrohttpd gmime-3.0 libcurl) -lcsv -lunistring -lm -lpthread"
+LIBS="$(pkg-config --libs sqlite3 jansson libidn2 libcrypto libssl gumbo libcares libmicrohttpd gmime-3.0 libcurl icu-i18n) -lcsv -lunistring -lm -lpthread"
 CFLAGS="-std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -O1 -g -iquote engine $(pkg-config --cflags jansson)"
 status=0
 if [ -n "${FUZZ_TARGETS:-}" ]; then

@@ -201,6 +201,7 @@ dump(struct store *st)
 	    "UNION ALL SELECT 'webhooks=' || count(*) FROM webhooks "
 	    "UNION ALL SELECT 'outbox=' || count(*) FROM webhook_outbox "
 	    "UNION ALL SELECT 'review=' || count(*) FROM inbound_review "
+	    "UNION ALL SELECT 'variants=' || count(*) FROM campaign_variants "
 	    "UNION ALL SELECT 'r=' || address || attrs FROM (SELECT * FROM "
 	    "recipients ORDER BY id))";
 	sqlite3_stmt *stmt;
@@ -226,7 +227,7 @@ t_dump_complete(void **state)
 	    "'recipients', 'suppressions', 'templates', 'template_versions', "
 	    "'campaigns', 'deliveries', 'settings', 'events', "
 	    "'campaign_links', 'provider_volume', 'webhooks', "
-	    "'webhook_outbox', 'inbound_review')"), 0);
+	    "'webhook_outbox', 'inbound_review', 'campaign_variants')"), 0);
 }
 
 /* A list and two members in the store before a fatal import. */

@@ -1,7 +1,8 @@
 /*
  * test_window.c - engine/window: parsing "HH:MM-HH:MM", zone names, and
  * open intervals from the tz database at fixed instants, across a DST
- * change, in a half-hour zone, over midnight and in the local zone.
+ * change, in a half-hour zone, over midnight and in the local zone
+ * (ICU's calendar and tz data).
  */
 #include "unit.h"
 
@@ -78,6 +79,7 @@ t_tz_known(void **state)
 	assert_false(window_tz_known("../../etc/passwd"));
 	assert_false(window_tz_known("/etc/localtime"));
 	assert_false(window_tz_known("Europe/Berlin "));
+	assert_false(window_tz_known("GMT+3"));		/* ICU's own */
 	assert_false(window_tz_known(""));
 }
 
@@ -108,9 +110,10 @@ t_open(void **state)
 		    (long long)c->next, (long long)(next - c->next) / 60000);
 }
 
-/* Loading a zone leaves TZ as it found it, set or not. */
+/* "" is the machine's zone, as ICU finds it: main() set TZ to New York
+ * before ICU first looked (EDT in June, UTC-4). */
 static void
-t_tz_restored(void **state)
+t_local(void **state)
 {
 	struct send_window w;
 	struct window_zone z;
@@ -118,17 +121,25 @@ t_tz_restored(void **state)
 
 	(void)state;
 	assert_int_equal(window_parse("08:00-20:00", &w, &e), 0);
-	unsetenv("TZ");
-	window_zone_load(&w, "Asia/Tokyo", utc(2026, 6, 1, 0, 0), &z);
-	assert_null(getenv("TZ"));
-	setenv("TZ", "America/New_York", 1);
-	window_zone_load(&w, "Asia/Tokyo", utc(2026, 6, 1, 0, 0), &z);
-	assert_string_equal(getenv("TZ"), "America/New_York");
-	/* "" is the process's zone: New York, EDT in June (UTC-4). */
 	window_zone_load(&w, "", utc(2026, 6, 1, 12, 0), &z);
 	assert_int_equal(window_is_open(&z, utc(2026, 6, 1, 12, 30), NULL), 1);
 	assert_int_equal(window_is_open(&z, utc(2026, 6, 1, 11, 30), NULL), 0);
-	unsetenv("TZ");
+}
+
+/* An unknown zone loads as never open. */
+static void
+t_unknown(void **state)
+{
+	struct send_window w;
+	struct window_zone z;
+	struct err e = { 0 };
+	int64_t next = -1;
+
+	(void)state;
+	assert_int_equal(window_parse("00:00-23:59", &w, &e), 0);
+	window_zone_load(&w, "Mars/Olympus_Mons", utc(2026, 6, 1, 12, 0), &z);
+	assert_int_equal(window_is_open(&z, utc(2026, 6, 1, 12, 30), &next), 0);
+	assert_int_equal(next, 0);
 }
 
 int
@@ -174,11 +185,12 @@ main(void)
 	};
 	struct unit_tests u = { 0 };
 
+	setenv("TZ", "America/New_York", 1);
 	UNIT_TABLE(&u, parse_cases, t_parse);
 	unit_add(&u, "tz names: known, unknown, paths refused", t_tz_known,
 	    NULL);
 	UNIT_TABLE(&u, cases, t_open);
-	unit_add(&u, "TZ is restored; \"\" is the process's zone",
-	    t_tz_restored, NULL);
+	unit_add(&u, "\"\" is the machine's zone", t_local, NULL);
+	unit_add(&u, "an unknown zone is never open", t_unknown, NULL);
 	return unit_run(&u, "window", NULL, NULL);
 }

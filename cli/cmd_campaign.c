@@ -163,8 +163,8 @@ create_window(struct cli *c, struct create_args *a)
 	if (window_parse(a->hours, &sw, &e) < 0)
 		return cli_usage(c, "--send-window: %s", e.msg);
 	if (a->tz != NULL && !window_tz_known(a->tz))
-		return cli_usage(c, "--timezone: no time zone \"%s\" in the tz "
-		    "database (e.g. Europe/Berlin)", a->tz);
+		return cli_usage(c, "--timezone: no time zone \"%s\" (an IANA "
+		    "name, e.g. Europe/Berlin)", a->tz);
 	w = json_pack("{s:s}", "hours", a->hours);
 	if (a->tz != NULL)
 		json_object_set_new(w, "timezone", json_string(a->tz));

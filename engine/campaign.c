@@ -221,7 +221,7 @@ option_window(json_t *root, struct campaign_options *o, struct err *e)
 	}
 	if (tz != NULL && !window_tz_known(tz))
 		return err_set(e, EX_DATAERR, "campaign option window: no "
-		    "time zone \"%s\" in the tz database", tz);
+		    "time zone \"%s\" (an IANA name)", tz);
 	snprintf(o->window.tz, sizeof(o->window.tz), "%s", tz ? tz : "");
 	o->has_window = 1;
 	return 0;

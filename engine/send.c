@@ -914,7 +914,7 @@ struct send_zones {
 	struct window_zone dflt;	/* the campaign's zone */
 	struct window_zone *z;		/* the recipients', sorted */
 	int n;
-	int unknown;			/* names the tz database lacks */
+	int unknown;			/* names that are no IANA zone */
 	int64_t now;
 	struct store_window sw;
 };
@@ -949,9 +949,9 @@ zone_order(const void *a, const void *b)
 }
 
 /*
- * Loads the zones of the campaign's window before any worker thread
- * runs (loading sets TZ), and has the claims test it; a recipient whose
- * "timezone" the tz database lacks is in the campaign's zone.
+ * Loads the zones of the campaign's window and has the claims test it;
+ * a recipient whose "timezone" is no IANA zone name is in the
+ * campaign's zone.
  */
 static int
 send_window_open(struct send_run *r, struct err *e)

@@ -157,7 +157,6 @@ cmd_doctor(struct cli *c, int argc, char **argv)
 	struct err e;
 	int rc;
 
-	c->prog = "postbote doctor";
 	if ((rc = parse_args(c, argc, argv, &o, ips, &out)) != 0)
 		return rc < 0 ? 0 : rc;
 	out.checks = json_array();

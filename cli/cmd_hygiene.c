@@ -608,7 +608,6 @@ cmd_hygiene(struct cli *c, int argc, char **argv)
 	struct err e;
 	int rc;
 
-	c->prog = "postbote hygiene";
 	if ((rc = parse_args(c, argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (a.apply_s != NULL &&

@@ -224,7 +224,6 @@ cmd_lint(struct cli *c, int argc, char **argv)
 	int ch, rc;
 
 	memset(&o, 0, sizeof(o));
-	c->prog = "postbote lint";
 	while ((ch = cli_getopt(c, argc, argv, "h", opts)) != -1) {
 		switch (ch) {
 		case 'h':

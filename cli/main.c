@@ -95,6 +95,7 @@ usage(FILE *fp)
 static int
 run(struct cli *c, int argc, char **argv)
 {
+	static char prog[64];	/* "postbote NAME", for messages */
 	const struct cli_cmd *t;
 	int i;
 
@@ -116,9 +117,9 @@ run(struct cli *c, int argc, char **argv)
 		if (strcmp(groups[i].name, argv[0]) != 0)
 			continue;
 		if (groups[i].fn != NULL) {
-			c->prog = strcmp(argv[0], "init") == 0 ?
-			    "postbote init" : strcmp(argv[0], "send") == 0 ?
-			    "postbote send" : "postbote status";
+			snprintf(prog, sizeof(prog), "postbote %s",
+			    groups[i].name);
+			c->prog = prog;
 			return groups[i].fn(c, argc, argv);
 		}
 		t = group_table(argv[0]);

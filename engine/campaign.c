@@ -157,6 +157,18 @@ campaign_parse_time(const char *s, int64_t now_ms, int64_t *ms,
 	return 0;
 }
 
+int
+campaign_ab_pick(const int64_t *got, const int64_t *delivered, int n)
+{
+	int v, best = 0;
+
+	for (v = 1; v < n; v++)
+		if (delivered[v] > 0 && (delivered[best] == 0 ||
+		    got[v] * delivered[best] > got[best] * delivered[v]))
+			best = v;
+	return best;
+}
+
 static int
 option_text(json_t *root, const char *key, const char **out, struct err *e)
 {

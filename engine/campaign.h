@@ -58,6 +58,14 @@ struct campaign_options {
 	json_t *json;
 };
 
+/*
+ * An A/B test's winner among n variants: the most got[v] (recipients a
+ * person opened or clicked it) per delivered[v] message, a tie going to
+ * the earlier variant. A variant nothing reached has no rate and wins
+ * only when none has one.
+ */
+int campaign_ab_pick(const int64_t *got, const int64_t *delivered, int n);
+
 int campaign_options_parse(const char *text, struct campaign_options *o,
     struct err *e) WUR;
 void campaign_options_free(struct campaign_options *o);

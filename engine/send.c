@@ -251,7 +251,8 @@ send_render(void *ctx, int worker, struct sched_job *j)
 		err_set(&e, EX_DATAERR, "attributes: %s", je.text);
 		goto fail;
 	}
-	ren = r->render[j->variant < r->nrender ? j->variant : 0];
+	ren = r->render[j->variant >= 0 && j->variant < r->nrender ?
+	    j->variant : 0];
 	if (render_message(ren, &rc, x, &e) < 0)
 		goto fail;
 	render_envelope(ren, &rc, x, j->from, sizeof(j->from));
@@ -737,27 +738,10 @@ send_start(struct store *st, const struct config *cfg, const char *name,
 	for (n = 0, i = 0; i < nr; i++)
 		for (k = 0; k < render_nlinks(r[i]); k++)
 			urls[n++] = render_link(r[i], k);
-	rc = store_campaign_links(st, id, urls, n, e);
+	rc = store_campaign_start_links(st, name, urls, n, created, e);
 	free(urls);
 	send_renders_close(r, &nr);
-	if (rc < 0)
-		return -1;
-	return store_campaign_start(st, name, created, e);
-}
-
-/* The variant with the most recipients a person opened (or clicked)
- * per delivered message; a tie goes to the first. */
-static int
-send_ab_pick(const struct ab_state *s)
-{
-	const int64_t *got = strcmp(s->metric, "clicks") == 0 ? s->clicked :
-	    s->opened;
-	int v, best = 0;
-
-	for (v = 1; v < s->nvariants; v++)
-		if (got[v] * s->delivered[best] > got[best] * s->delivered[v])
-			best = v;
-	return best;
+	return rc;
 }
 
 /*
@@ -776,7 +760,8 @@ send_ab(struct send_run *r, struct err *e)
 	if (s.nvariants == 0 || s.winner >= 0 || s.test_left > 0 ||
 	    s.test_done_at == 0 || store_now_ms() < s.test_done_at + s.wait)
 		return 0;
-	winner = send_ab_pick(&s);
+	winner = campaign_ab_pick(strcmp(s.metric, "clicks") == 0 ?
+	    s.clicked : s.opened, s.delivered, s.nvariants);
 	if (store_ab_decide(r->st, r->campaign_id, winner, e) < 0)
 		return e->code == EX_TEMPFAIL ? (err_clear(e), 0) : -1;
 	if (r->o->log == NULL)
@@ -915,6 +900,7 @@ struct send_zones {
 	struct window_zone *z;		/* the recipients', sorted */
 	int n;
 	int unknown;			/* names that are no IANA zone */
+	int dropped;			/* zones past LIMIT_WINDOW_ZONES */
 	int64_t now;
 	struct store_window sw;
 };
@@ -936,6 +922,8 @@ send_zone(const char *tz, void *ctx)
 
 	if (!window_tz_known(tz))
 		sz->unknown++;
+	else if (sz->n == LIMIT_WINDOW_ZONES)
+		sz->dropped++;
 	else
 		window_zone_load(&sz->w, tz, sz->now, &sz->z[sz->n++]);
 	return 0;
@@ -972,19 +960,22 @@ send_window_open(struct send_run *r, struct err *e)
 	sz->now = store_now_ms();
 	sz->z = xcalloc(LIMIT_WINDOW_ZONES, sizeof(*sz->z));
 	window_zone_load(&sz->w, sz->w.tz, sz->now, &sz->dflt);
-	if (store_send_zones(r->st, r->campaign_id, LIMIT_WINDOW_ZONES,
-	    send_zone, sz, e) < 0)
+	if (store_send_zones(r->st, r->campaign_id, send_zone, sz, e) < 0)
 		return -1;
+	/* Past LIMIT_WINDOW_ZONES names (more than the world has, but its
+	 * aliases could get there) a recipient is in the campaign's zone,
+	 * and the log says how many names that was. */
 	qsort(sz->z, (size_t)sz->n, sizeof(*sz->z), zone_order);
 	sz->sw.zones = sz->z;
 	sz->sw.n = sz->n;
 	sz->sw.dflt = &sz->dflt;
 	if (r->o->log != NULL)
 		fprintf(r->o->log, "window campaign=%s hours=%02d:%02d-%02d:%02d "
-		    "timezone=%s zones=%d unknown_zones=%d\n", r->campaign,
+		    "timezone=%s zones=%d unknown_zones=%d dropped_zones=%d\n",
+		    r->campaign,
 		    sz->w.from / 60, sz->w.from % 60, sz->w.to / 60,
 		    sz->w.to % 60, sz->w.tz[0] ? sz->w.tz : "local", sz->n,
-		    sz->unknown);
+		    sz->unknown, sz->dropped);
 	return store_send_window(r->st, &sz->sw, e);
 }
 

@@ -272,6 +272,12 @@ int store_campaign_audience(struct store *st, const struct campaign_info *ci,
  */
 int store_campaign_start(struct store *st, const char *name,
     int64_t *created, struct err *e) WUR;
+/* The same, recording the campaign's tracked links (see
+ * store_campaign_links()) in that transaction: a refused start leaves
+ * none behind. */
+int store_campaign_start_links(struct store *st, const char *name,
+    const char *const *urls, int nurls, int64_t *created,
+    struct err *e) WUR;
 /* ------------------------------------------------------------ A/B tests */
 
 struct campaign_variant {
@@ -403,11 +409,11 @@ struct store_window {
 };
 int store_send_window(struct store *st, const struct store_window *w,
     struct err *e) WUR;
-/* The "timezone" attributes of a campaign's due deliveries, distinct, at
- * most max of them, for the zones to load. */
+/* The "timezone" attributes of a campaign's due deliveries, each once,
+ * for the zones to load. */
 typedef int (*store_tz_cb)(const char *tz, void *ctx);
-int store_send_zones(struct store *st, int64_t campaign_id, int max,
-    store_tz_cb cb, void *ctx, struct err *e) WUR;
+int store_send_zones(struct store *st, int64_t campaign_id, store_tz_cb cb,
+    void *ctx, struct err *e) WUR;
 
 struct store_outcome {
 	const char *domain;

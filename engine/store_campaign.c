@@ -208,6 +208,24 @@ campaign_template_version(struct store *st, const char *name, int64_t *id,
 	return 0;
 }
 
+/* A cancelled campaign never finishes: nothing could follow it up. */
+static int
+parent_not_cancelled(struct store *st, const char *name, int64_t id,
+    struct err *e)
+{
+	sqlite3_stmt *stmt;
+	int64_t n;
+
+	if (store_prepare(st, "SELECT count(*) FROM campaigns WHERE id = ?1 "
+	    "AND status = 'cancelled'", &stmt, e) < 0)
+		return -1;
+	sqlite3_bind_int64(stmt, 1, id);
+	if (store_scalar(st, stmt, &n, e) < 0)
+		return -1;
+	return n == 0 ? 0 : err_set(e, EX_DATAERR, "campaign \"%s\" was "
+	    "cancelled: it never finishes, so nothing can follow it up", name);
+}
+
 /* Resolves the spec's names and counts who it would reach now. */
 static int
 create_resolve(struct store *st, const struct campaign_spec *spec,
@@ -232,7 +250,9 @@ create_resolve(struct store *st, const struct campaign_spec *spec,
 		    NULL)
 			return err_set(e, EX_USAGE, "a follow-up's audience is "
 			    "opened, not-opened, clicked or not-clicked");
-		if (campaign_id(st, spec->follow_up_of, &src->parent, e) < 0)
+		if (campaign_id(st, spec->follow_up_of, &src->parent, e) < 0 ||
+		    parent_not_cancelled(st, spec->follow_up_of, src->parent,
+		    e) < 0)
 			return -1;
 	}
 	/* Counting first also vets the segment before anything is written. */
@@ -254,8 +274,10 @@ create_variants(struct store *st, const struct campaign_spec *spec,
 	if (spec->ab_share < 1 || spec->ab_share > 90)
 		return err_set(e, EX_USAGE, "an A/B test's share is 1 to 90 "
 		    "percent of the audience");
-	if (spec->ab_wait < 0 || spec->ab_metric == NULL ||
-	    (strcmp(spec->ab_metric, "opens") != 0 &&
+	if (spec->ab_wait < 0)
+		return err_set(e, EX_USAGE, "an A/B test's wait cannot be "
+		    "negative");
+	if (spec->ab_metric == NULL || (strcmp(spec->ab_metric, "opens") != 0 &&
 	    strcmp(spec->ab_metric, "clicks") != 0))
 		return err_set(e, EX_USAGE, "an A/B test picks its winner by "
 		    "opens or clicks");
@@ -635,6 +657,10 @@ follow_up_ready(const struct campaign_state *cs, const char *name,
 {
 	if (cs->parent == 0 || strcmp(cs->parent_status, "done") == 0)
 		return 0;
+	if (strcmp(cs->parent_status, "cancelled") == 0)
+		return err_set(e, EX_DATAERR, "campaign \"%s\" follows up "
+		    "\"%s\", which was cancelled: it never comes due; cancel "
+		    "it, or make a campaign of its own", name, cs->parent_name);
 	return err_set(e, EX_DATAERR, "campaign \"%s\" follows up \"%s\", "
 	    "which is %s: it starts once that has finished", name,
 	    cs->parent_name, cs->parent_status);
@@ -643,6 +669,13 @@ follow_up_ready(const struct campaign_state *cs, const char *name,
 int
 store_campaign_start(struct store *st, const char *name, int64_t *created,
     struct err *e)
+{
+	return store_campaign_start_links(st, name, NULL, 0, created, e);
+}
+
+int
+store_campaign_start_links(struct store *st, const char *name,
+    const char *const *urls, int nurls, int64_t *created, struct err *e)
 {
 	struct campaign_state cs = { 0 };
 	const char *to;
@@ -662,6 +695,7 @@ store_campaign_start(struct store *st, const char *name, int64_t *created,
 	if (campaign_state(st, name, &cs, e) < 0 ||
 	    campaign_transition(cs.status, "start", cs.started, &to, e) < 0 ||
 	    follow_up_ready(&cs, name, e) < 0 ||
+	    store_campaign_links(st, cs.id, urls, nurls, e) < 0 ||
 	    campaign_materialise(st, &cs, created, e) < 0 ||
 	    store_ab_assign(st, cs.id, *created, e) < 0 ||
 	    campaign_set_status(st, &cs, to, 0, e) < 0 ||

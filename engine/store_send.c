@@ -186,7 +186,7 @@ window_open_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	struct store *st = sqlite3_user_data(ctx);
 	const struct store_window *w = st->window;
-	const unsigned char *tz = sqlite3_value_text(argv[0]);
+	const unsigned char *tz;
 	const struct window_zone *z = NULL;
 
 	(void)argc;
@@ -194,7 +194,8 @@ window_open_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_int(ctx, 1);
 		return;
 	}
-	if (tz != NULL && sqlite3_value_type(argv[0]) == SQLITE_TEXT)
+	if (sqlite3_value_type(argv[0]) == SQLITE_TEXT &&
+	    (tz = sqlite3_value_text(argv[0])) != NULL)
 		z = bsearch(tz, w->zones, (size_t)w->n, sizeof(*w->zones),
 		    zone_cmp);
 	sqlite3_result_int(ctx, window_is_open(z != NULL ? z : w->dflt,
@@ -227,8 +228,8 @@ zone_row(sqlite3_stmt *stmt, void *arg)
 }
 
 int
-store_send_zones(struct store *st, int64_t campaign_id, int max,
-    store_tz_cb cb, void *ctx, struct err *e)
+store_send_zones(struct store *st, int64_t campaign_id, store_tz_cb cb,
+    void *ctx, struct err *e)
 {
 	struct zone_rows zr = { cb, ctx };
 	sqlite3_stmt *stmt;
@@ -236,11 +237,9 @@ store_send_zones(struct store *st, int64_t campaign_id, int max,
 	if (store_prepare(st, "SELECT DISTINCT json_extract(r.attrs, "
 	    "'$.timezone') AS tz FROM deliveries d JOIN recipients r ON "
 	    "r.id = d.recipient_id WHERE d.campaign_id = ?1 AND d.status IN "
-	    "('pending', 'deferred') AND typeof(tz) = 'text' LIMIT ?2", &stmt,
-	    e) < 0)
+	    "('pending', 'deferred') AND typeof(tz) = 'text'", &stmt, e) < 0)
 		return -1;
 	sqlite3_bind_int64(stmt, 1, campaign_id);
-	sqlite3_bind_int(stmt, 2, max);
 	return store_rows(st, stmt, zone_row, &zr, "reading time zones", NULL,
 	    e);
 }

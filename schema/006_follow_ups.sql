@@ -2,7 +2,7 @@
 -- chosen when it starts, from those its parent delivered to, by what they
 -- did with the parent (human opens and clicks only); it is due
 -- follow_up_after ms after the parent finished, which `send --due`
--- computes, so a parent resumed or finished late moves it along.
+-- computes from the parent's finished_at, whenever that comes.
 ALTER TABLE campaigns ADD COLUMN follow_up_of INTEGER
 	REFERENCES campaigns(id) ON DELETE RESTRICT;
 ALTER TABLE campaigns ADD COLUMN follow_up_audience TEXT CHECK

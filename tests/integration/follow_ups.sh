@@ -37,7 +37,8 @@ export POSTBOTE_CONFIG="$T/pb.json"
 "$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
 FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 printf '<p>Hello {{ name }}</p>%s\n' "$FOOTER" >news.html
-printf '<p>Did you see it, {{ name }}?</p>%s\n' "$FOOTER" >again.html
+printf '<p>Did you see it, {{ name }}? <a href="https://example.com/sale">The sale</a></p>%s\n' \
+    "$FOOTER" >again.html
 printf 'email,name\n' >people.csv
 for i in 1 2 3 4 5 6 7 8; do echo "r$i@f.test,R$i"; done >>people.csv
 "$PB" list import people people.csv >/dev/null &&
@@ -86,6 +87,9 @@ nov-no|people|again|Acme|news@example.com|help@example.com|scheduled|-"
 expect 65 "sending a follow-up before its parent has finished is refused" \
     "$PB" send nov-no --no-dkim
 check "... naming the parent" has err 'follows up "nov", which is draft'
+eq "... and leaves nothing behind (no link rows)" \
+    "$(sql "SELECT count(*) FROM campaign_links l JOIN campaigns c ON
+        c.id = l.campaign_id WHERE c.name = 'nov-no'")" 0
 expect 65 "campaign start likewise" "$PB" campaign start nov-no
 expect 65 "a follow-up takes no schedule" "$PB" campaign schedule nov-no +1h
 expect 0 "send --due sends nothing while the parent is a draft" \
@@ -93,6 +97,21 @@ expect 0 "send --due sends nothing while the parent is a draft" \
 eq "... the follow-ups wait" \
     "$(sql "SELECT group_concat(status) FROM campaigns WHERE follow_up_of
         IS NOT NULL")" "scheduled,scheduled,scheduled,scheduled"
+
+# A cancelled campaign never finishes: nothing can follow it up.
+"$PB" campaign create gone --list people --template news \
+    --from 'Acme <news@example.com>' >/dev/null &&
+"$PB" campaign create gone-no --follow-up-of gone --audience opened \
+    --after 1d >/dev/null && "$PB" campaign cancel gone >/dev/null ||
+    notok "a parent made and cancelled"
+expect 65 "a follow-up of a cancelled campaign is refused" \
+    "$PB" campaign create gone-2 --follow-up-of gone --audience opened \
+    --after 1d
+check "... saying why" has err 'campaign "gone" was cancelled'
+expect 65 "one made before the parent was cancelled will not start" \
+    "$PB" send gone-no --no-dkim
+check "... saying so" has err 'follows up "gone", which was cancelled'
+"$PB" campaign cancel gone-no >/dev/null || notok "gone-no cancelled"
 
 # ----------------------------------------------------------- the parent
 "$PB" send nov --no-dkim --log nov.log >nov.out 2>&1
@@ -138,8 +157,8 @@ expect 0 "send --due three days later sends the follow-ups" \
     "$PB" send --due --no-dkim --log due2.log
 eq "... all four done" \
     "$(sql "SELECT group_concat(name || ':' || status, ' ') FROM (SELECT
-        name, status FROM campaigns WHERE follow_up_of IS NOT NULL
-        ORDER BY name)")" \
+        name, status FROM campaigns WHERE follow_up_of IS NOT NULL AND
+        name LIKE 'nov-%' ORDER BY name)")" \
     "nov-clicked:done nov-no:done nov-not-clicked:done nov-opened:done"
 
 # who CAMPAIGN: the addresses it delivered to, in order.

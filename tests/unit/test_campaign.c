@@ -212,6 +212,36 @@ t_leap_day(void **state)
 	assert_int_equal(ms, INT64_C(1835395200000));
 }
 
+struct pick_case {
+	const char *name;
+	int n;
+	int64_t got[4], delivered[4];
+	int want;
+};
+
+static const struct pick_case pick_cases[] = {
+	{ "ab pick: the best rate", 3, { 1, 2, 0 }, { 4, 4, 4 }, 1 },
+	{ "ab pick: a rate, not a count", 2, { 5, 4 }, { 100, 10 }, 1 },
+	{ "ab pick: a tie goes to the earlier", 3, { 2, 2, 2 }, { 4, 4, 4 },
+	    0 },
+	{ "ab pick: equal rates, different sizes: the earlier", 2, { 1, 2 },
+	    { 4, 8 }, 0 },
+	{ "ab pick: A reached nobody: B wins", 2, { 0, 5 }, { 0, 10 }, 1 },
+	{ "ab pick: B reached nobody: never B", 2, { 0, 0 }, { 4, 0 }, 0 },
+	{ "ab pick: nobody reached: A", 3, { 0, 0, 0 }, { 0, 0, 0 }, 0 },
+	{ "ab pick: none opened: A", 4, { 0, 0, 0, 0 }, { 3, 3, 3, 3 }, 0 },
+	{ "ab pick: the last of four", 4, { 1, 1, 1, 3 }, { 5, 5, 5, 5 }, 3 },
+};
+
+static void
+t_pick(void **state)
+{
+	const struct pick_case *c = *state;
+
+	assert_int_equal(campaign_ab_pick(c->got, c->delivered, c->n),
+	    c->want);
+}
+
 int
 main(void)
 {
@@ -220,6 +250,7 @@ main(void)
 	/* Local times in the tests are Berlin's; keep the machine's out. */
 	setenv("TZ", "Europe/Berlin", 1);
 	tzset();
+	UNIT_TABLE(&u, pick_cases, t_pick);
 	UNIT_TABLE(&u, trans_cases, t_transition);
 	UNIT_TABLE(&u, time_cases, t_time);
 	unit_add(&u, "time: February 29 of a leap year", t_leap_day, NULL);

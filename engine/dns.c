@@ -839,8 +839,17 @@ rr_parse_ptr(struct dns_rrset *r, const unsigned char *abuf, int alen)
 static void
 rr_decide(struct dns_rrset *r, int status)
 {
-	if (status == ARES_SUCCESS && r->n + r->more > 0) {
+	if (status == ARES_SUCCESS && r->n > 0) {
 		r->status = DNS_OK;
+		return;
+	}
+	/* Only records too long to keep: there is nothing to read, and a
+	 * caller must never see DNS_OK with no record. */
+	if (status == ARES_SUCCESS && r->more > 0) {
+		r->status = DNS_PERM;
+		snprintf(r->reason, sizeof(r->reason), "%s: %zu %s record(s) "
+		    "over %d octets, not read", r->name, r->more,
+		    rr_name(r->type), DNS_TXT_MAX);
 		return;
 	}
 	if (status == ARES_SUCCESS || status == ARES_ENODATA ||

@@ -122,9 +122,10 @@ int dns_resolve_host(struct dns *d, const char *host, dns_cb cb, void *ctx,
  * implicit MX, no host look-ups. The name may hold '_' (_dmarc,
  * s1._domainkey). The callback runs exactly once, as for
  * dns_resolve_mx(), with:
- *   DNS_OK    n >= 1 records (or only ones counted in more);
+ *   DNS_OK    n >= 1 records (more may count others);
  *   DNS_PERM  none: NXDOMAIN (nxdomain set) or no record of the type
- *             (NODATA) - what RFC 7208 4.6.4 calls a void look-up;
+ *             (NODATA) - what RFC 7208 4.6.4 calls a void look-up - or
+ *             only records too long to keep (more, the reason says so);
  *   DNS_TEMP  SERVFAIL, REFUSED, a timeout, the resolver shut down.
  * TXT: each record's strings joined into one. A/AAAA: text addresses.
  * MX: host names ("" for a null MX), pref[] their preferences. PTR: the

@@ -519,7 +519,7 @@ dkim_judge(struct doc *d, struct dkim_check *c, const struct doc_rr *r)
 		    dkim_algorithm_name(c->alg));
 		return;
 	}
-	if (r->n > 1) {
+	if (r->n != 1) {
 		say(d, DOCTOR_FAIL, 0, "dkim", c->name, fix, "%zu TXT records: "
 		    "receivers may pick either; keep one", r->n);
 		return;
@@ -675,21 +675,34 @@ dmarc_alignment(struct doc *d, const char *dom, const char *env,
 		    "; DMARC passes on DKIM alone" : "");
 }
 
+/* none, quarantine or reject, any case (RFC 7489 6.4); made lower case. */
+static int
+dmarc_policy_ok(char *p)
+{
+	char *c;
+
+	for (c = p; *c != '\0'; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return strcmp(p, "none") == 0 || strcmp(p, "quarantine") == 0 ||
+	    strcmp(p, "reject") == 0;
+}
+
 static void
 dmarc_policy(struct doc *d, const char *dom, struct dmarc *m)
 {
-	char fix[300];
+	char fix[300], sp[sizeof(m->p)];
 
 	if (!tag_get(m->rec, "p", m->p, sizeof(m->p)) ||
-	    (strcmp(m->p, "none") != 0 && strcmp(m->p, "quarantine") != 0 &&
-	    strcmp(m->p, "reject") != 0)) {
+	    !dmarc_policy_ok(m->p)) {
 		say(d, DOCTOR_FAIL, 0, "dmarc", dom, "give p=none, quarantine "
 		    "or reject", "\"%s\" at %s: no valid p= policy", m->rec,
 		    m->at);
 		return;
 	}
-	if (m->inherited)
-		(void)tag_get(m->rec, "sp", m->p, sizeof(m->p));
+	/* A subdomain's policy is sp= when that is valid (RFC 7489 6.3). */
+	if (m->inherited && tag_get(m->rec, "sp", sp, sizeof(sp)) &&
+	    dmarc_policy_ok(sp))
+		memcpy(m->p, sp, sizeof(sp));
 	if (strcmp(m->p, "none") == 0)
 		say(d, DOCTOR_WARN, 0, "dmarc", dom, "once the reports show "
 		    "all our mail aligned, publish p=quarantine", "\"%s\" at "
@@ -965,10 +978,12 @@ tls_fix(const char *text)
 	return "check the host, the port and the firewall";
 }
 
-/* One address of host (a literal, or its first A/AAAA) with port. */
+/* One address of host (a literal, or its first A/AAAA) with port; -1
+ * with why, and *temp set when the look-up may work later. */
 static int
 hop_addr(struct doc *d, const char *host, int port,
-    struct sockaddr_storage *ss, socklen_t *len, char *why, size_t n)
+    struct sockaddr_storage *ss, socklen_t *len, int *temp, char *why,
+    size_t n)
 {
 	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
@@ -999,8 +1014,10 @@ hop_addr(struct doc *d, const char *host, int port,
 		*len = r->hosts[0].addrs[0].len;
 		s4->sin_port = htons((unsigned short)port);	/* both */
 		rc = 0;
-	} else
+	} else {
 		snprintf(why, n, "%s", r->reason);
+		*temp = r->status == DNS_TEMP;
+	}
 	free(r);
 	return rc;
 }
@@ -1039,14 +1056,15 @@ probe_hop(struct doc *d, const struct config_hop *h, struct tls_ctx *ctx)
 	struct probe p;
 	struct conn *c;
 	struct err e;
+	int temp = 0;
 
 	memset(&p, 0, sizeof(p));
 	memset(&sc, 0, sizeof(sc));
 	memset(&cp, 0, sizeof(cp));
 	snprintf(subject, sizeof(subject), "%s:%d", h->host, h->port);
-	if (hop_addr(d, h->host, h->port, &ss, &cp.addrlen, why,
+	if (hop_addr(d, h->host, h->port, &ss, &cp.addrlen, &temp, why,
 	    sizeof(why)) < 0) {
-		say(d, DOCTOR_FAIL, 1, "tls", subject, "check the host name",
+		say(d, DOCTOR_FAIL, temp, "tls", subject, "check the host name",
 		    "%s", why);
 		return;
 	}
@@ -1054,8 +1072,10 @@ probe_hop(struct doc *d, const struct config_hop *h, struct tls_ctx *ctx)
 	sc.tls = h->tls == CONFIG_TLS_IMPLICIT ? SMTP_TLS_NONE :
 	    SMTP_TLS_REQUIRE;
 	sc.implicit_tls = h->tls == CONFIG_TLS_IMPLICIT;
-	sc.timeouts.greeting = ms_cap(d->cfg->timeouts.greeting, 0);
-	sc.timeouts.mail = ms_cap(d->cfg->timeouts.mail, 0);
+	/* Not 0, which smtp_new() reads as its 5-minute default. */
+	sc.timeouts.greeting = ms_cap(d->cfg->timeouts.greeting,
+	    DOCTOR_SMTP_MS);
+	sc.timeouts.mail = ms_cap(d->cfg->timeouts.mail, DOCTOR_SMTP_MS);
 	cp.addr = (const struct sockaddr *)&ss;
 	cp.tls_name = h->host;
 	cp.tls = ctx;

@@ -263,22 +263,33 @@ enum scheme { SCHEME_OTHER, SCHEME_HTTP, SCHEME_HTTPS };
 static enum scheme
 url_host(const char *url, char *host, size_t n)
 {
+	char clean[2048];
 	enum scheme sc;
 	const char *p = url, *end, *at;
-	size_t len, i;
+	size_t len, i, k = 0;
 
 	host[0] = '\0';
-	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+	/* As a browser reads an href (the WHATWG URL standard): leading
+	 * controls and spaces go, and so does every tab and line break
+	 * ("ht&#9;tps://" is https). The host comes early: a cut tail
+	 * does not matter. */
+	while (*p != '\0' && (unsigned char)*p <= ' ')
 		p++;
+	for (; *p != '\0' && k + 1 < sizeof(clean); p++)
+		if (*p != '\t' && *p != '\n' && *p != '\r')
+			clean[k++] = *p;
+	clean[k] = '\0';
+	p = clean;
 	if (strncasecmp(p, "https:", 6) == 0)
 		sc = SCHEME_HTTPS, p += 6;
 	else if (strncasecmp(p, "http:", 5) == 0)
 		sc = SCHEME_HTTP, p += 5;
 	else
 		return SCHEME_OTHER;
-	if (p[0] != '/' || p[1] != '/')
-		return sc;
-	p += 2;
+	/* "https:evil.example", "https:/\\evil.example": for http(s) a
+	 * browser skips any run of slashes and backslashes. */
+	while (*p == '/' || *p == '\\')
+		p++;
 	end = p + strcspn(p, "/?#\\");
 	/* "https://www.bank.example@evil.example/" goes to evil.example. */
 	for (at = end; at > p && at[-1] != '@'; at--)

@@ -693,19 +693,29 @@ reverse_name(const struct spf_ip *ip, char *out, size_t n)
 static int
 match_ptr(struct spf_state *st, const char *target)
 {
+	enum spf_problem problem_was;
 	struct spf_answer a;
-	char rev[80];
+	char rev[80], why_was;
 	size_t i;
 	int m = 0;
 
 	st->out->warn |= SPF_WARN_PTR;
+	why_was = st->out->why[0];
+	problem_was = st->out->problem;
 	reverse_name(&st->ip, rev, sizeof(rev));
 	if (lookup(st, SPF_RR_PTR, rev, &a) == SPF_DNS_VOID &&
 	    count_void(st, rev) < 0)
 		m = MATCH_ERR(SPF_PERMERROR);
 	for (i = 0; i < a.n && i < SPF_LOOKUP_LIMIT && m == 0; i++)
-		if (name_within(a.rr[i], target))
+		if (name_within(a.rr[i], target)) {
 			m = match_host(st, a.rr[i], NULL, 0) == 1;
+			/* A name that failed to resolve is skipped (RFC 7208
+			 * 5.5), so its error must not become the record's. */
+			if (st->out->why[0] != '\0' && why_was == '\0') {
+				st->out->why[0] = '\0';
+				st->out->problem = problem_was;
+			}
+		}
 	answer_clear(&a);
 	return m;
 }

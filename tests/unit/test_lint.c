@@ -101,6 +101,15 @@ static const struct lint_case cases[] = {
 	{ "mismatch: user info hides the host", "Update",
 	    PAGE("<a href=\"https://www.bank.com@evil.example/\">www.bank.com"
 	    "</a>"), NULL, 0, 0, "link-text-mismatch", "evil.example" },
+	{ "mismatch: no slashes after https: (a browser adds them)",
+	    "Update", PAGE("<a href=\"https:evil.example/\">https://bank."
+	    "example</a>"), NULL, 0, 0, "link-text-mismatch", "evil.example" },
+	{ "mismatch: a tab inside the scheme (a browser drops it)", "Update",
+	    PAGE("<a href=\"ht&#9;tps://evil.example/\">www.bank.com</a>"),
+	    NULL, 0, 0, "link-text-mismatch", "evil.example" },
+	{ "mismatch: https:/\\ (a browser reads it as //)", "Update",
+	    PAGE("<a href=\"https:/\\evil.example/\">www.bank.com</a>"),
+	    NULL, 0, 0, "link-text-mismatch", "evil.example" },
 	{ "mismatch: text in a nested element", "Update",
 	    PAGE("<a href=\"https://evil.example/\"><b> WWW.Bank.COM </b>"
 	    "</a>"), NULL, 0, 0, "link-text-mismatch", NULL },

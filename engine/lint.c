@@ -688,91 +688,18 @@ lint_check(const struct lint_input *in, struct lint_report *r,
 
 /* ------------------------------------------------------------------ load */
 
-/* The campaign or template as stored, copied out of the store callback. */
-struct source {
-	struct render_campaign rc;
-	struct campaign_options opts;
-	char *s[8];
-	int ns;
-	int bad_options;
-};
-
-static const char *
-keep(struct source *src, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	src->s[src->ns] = xstrdup(s);
-	return src->s[src->ns++];
-}
-
-static int
-on_campaign(const struct campaign_render *cr, void *ctx)
-{
-	struct source *src = ctx;
-	struct err e;
-
-	src->rc.id = cr->id;
-	src->rc.name = keep(src, cr->name);
-	src->rc.from_name = keep(src, cr->from_name);
-	src->rc.from_addr = keep(src, cr->from_addr);
-	src->rc.reply_to = keep(src, cr->reply_to);
-	src->rc.template_name = keep(src, cr->template_name);
-	src->rc.subject = keep(src, cr->subject);
-	src->rc.html = keep(src, cr->html);
-	src->rc.text = keep(src, cr->text);
-	if (campaign_options_parse(cr->options, &src->opts, &e) < 0)
-		src->bad_options = 1;
-	return 0;
-}
-
-static int
-on_template(const struct template_info *t, void *ctx)
-{
-	struct source *src = ctx;
-
-	src->rc.name = "preview";
-	src->rc.from_name = "Postbote Preview";
-	src->rc.from_addr = "preview@example.invalid";
-	src->rc.template_name = keep(src, t->name);
-	src->rc.subject = keep(src, t->subject);
-	src->rc.html = keep(src, t->html);
-	src->rc.text = keep(src, t->text);
-	return 0;
-}
-
-static void
-source_free(struct source *src)
-{
-	int i;
-
-	campaign_options_free(&src->opts);
-	for (i = 0; i < src->ns; i++)
-		free(src->s[i]);
-}
-
+/* The campaign (its pinned template, From and options) or a template on
+ * its own, as render_load() reads them; a strict campaign's missing
+ * variables must not stop its check, so the sample renders lenient. */
 static int
 source_load(struct store *st, const struct lint_target *t,
-    struct source *src, struct err *e)
+    struct render_source *src, struct err *e)
 {
-	memset(src, 0, sizeof(*src));
-	if (t->campaign != NULL) {
-		if (store_campaign_render(st, t->campaign, on_campaign, src,
-		    e) < 0)
-			return -1;
-		if (src->bad_options)
-			return err_set(e, EX_DATAERR, "campaign %s: its stored "
-			    "options are not valid", t->campaign);
-		/* Its headers go out as they would; a missing variable
-		   must not stop the check of a strict campaign. */
-		src->rc.list_id = src->opts.list_id;
-		src->rc.feedback_id = src->opts.feedback_id;
-		src->rc.headers = src->opts.headers;
-		src->rc.nheaders = src->opts.nheaders;
-		return 0;
-	}
-	return store_template_get(st, t->template_name, t->version,
-	    on_template, src, e);
+	if (render_source_load(st, t->campaign, t->campaign != NULL ? NULL :
+	    t->template_name, t->version, NULL, src, e) < 0)
+		return -1;
+	src->rc.strict = 0;
+	return 0;
 }
 
 /* Whether a key of the config signs mail from domain, as send does. */
@@ -796,7 +723,7 @@ dkim_covers(const struct config *cfg, const char *domain)
  * tokens have their real length, and lint never touches the secret.
  */
 static int
-render_sample(const struct source *src, const struct config *cfg,
+render_sample(const struct render_source *src, const struct config *cfg,
     int tracked, const struct lint_target *t, struct render_ctx *x,
     struct err *e)
 {
@@ -837,7 +764,7 @@ lint_load(struct store *st, const struct config *cfg,
 {
 	struct render_ctx sent, plain;
 	struct lint_input in;
-	struct source src;
+	struct render_source src;
 	const char *at;
 	int rc = -1;
 
@@ -870,6 +797,6 @@ lint_load(struct store *st, const struct config *cfg,
 out:
 	render_ctx_free(&sent);
 	render_ctx_free(&plain);
-	source_free(&src);
+	render_source_free(&src);
 	return rc;
 }

@@ -430,18 +430,8 @@ render_check(const char *template_name, const char *subject,
 
 /* ---------------------------------------------------------------- load */
 
-/* The strings of a campaign and template, copied out of store callbacks. */
-struct loaded {
-	int64_t id;
-	int found_campaign;
-	char *s[12];
-	int ns;
-	struct campaign_options opts;
-	struct render_campaign rc;
-};
-
 static const char *
-hold(struct loaded *l, const char *s)
+hold(struct render_source *l, const char *s)
 {
 	return own(l->s, &l->ns, s);
 }
@@ -449,10 +439,9 @@ hold(struct loaded *l, const char *s)
 static int
 on_campaign(const struct campaign_render *cr, void *ctx)
 {
-	struct loaded *l = ctx;
+	struct render_source *l = ctx;
 
 	l->found_campaign = 1;
-	l->id = cr->id;
 	l->rc.id = cr->id;
 	l->rc.name = hold(l, cr->name);
 	l->rc.from_name = hold(l, cr->from_name);
@@ -468,13 +457,63 @@ on_campaign(const struct campaign_render *cr, void *ctx)
 static int
 on_template(const struct template_info *t, void *ctx)
 {
-	struct loaded *l = ctx;
+	struct render_source *l = ctx;
 
 	l->rc.template_name = hold(l, t->name);
 	l->rc.subject = hold(l, t->subject);
 	l->rc.html = hold(l, t->html);
 	l->rc.text = hold(l, t->text);
 	return 0;
+}
+
+int
+render_source_load(struct store *st, const char *campaign,
+    const char *template_name, int version, const char *subject,
+    struct render_source *l, struct err *e)
+{
+	memset(l, 0, sizeof(*l));
+	if (campaign != NULL && store_campaign_render(st, campaign,
+	    on_campaign, l, e) < 0) {
+		if (l->found_campaign)
+			err_set(e, EX_DATAERR, "campaign %s: its stored options "
+			    "are not valid", campaign);
+		goto fail;
+	}
+	if (template_name != NULL && store_template_get(st, template_name,
+	    version, on_template, l, e) < 0)
+		goto fail;
+	if (l->rc.subject == NULL) {
+		err_set(e, EX_USAGE, "render_load: neither campaign nor "
+		    "template");
+		goto fail;
+	}
+	if (subject != NULL)
+		l->rc.subject = subject;
+	if (campaign == NULL) {
+		l->rc.name = "preview";
+		l->rc.from_name = "Postbote Preview";
+		l->rc.from_addr = "preview@example.invalid";
+	}
+	l->rc.strict = l->opts.strict;
+	l->rc.list_id = l->opts.list_id;
+	l->rc.feedback_id = l->opts.feedback_id;
+	l->rc.headers = l->opts.headers;
+	l->rc.nheaders = l->opts.nheaders;
+	return 0;
+fail:
+	render_source_free(l);
+	return -1;
+}
+
+void
+render_source_free(struct render_source *l)
+{
+	int i;
+
+	campaign_options_free(&l->opts);
+	for (i = 0; i < l->ns; i++)
+		free(l->s[i]);
+	l->ns = 0;
 }
 
 void
@@ -499,52 +538,26 @@ render_load_subject(struct store *st, const struct config *cfg,
     struct err *e)
 {
 	struct render_config rcfg = { 0 };
+	struct render_source l;
 	struct track_key key;
-	struct loaded l;
-	int i, rc = -1;
+	int rc;
 
 	*out = NULL;
 	*campaign_id = 0;
-	memset(&l, 0, sizeof(l));
 	if (track_key_load(st, 1, &key, e) < 0)
 		return -1;
-	if (campaign != NULL && store_campaign_render(st, campaign,
-	    on_campaign, &l, e) < 0) {
-		if (l.found_campaign)
-			err_set(e, EX_DATAERR, "campaign %s: its stored options "
-			    "are not valid", campaign);
-		goto out;
+	if (render_source_load(st, campaign, template_name, version, subject,
+	    &l, e) < 0) {
+		OPENSSL_cleanse(&key, sizeof(key));
+		return -1;
 	}
-	if (template_name != NULL && store_template_get(st, template_name,
-	    version, on_template, &l, e) < 0)
-		goto out;
-	if (l.rc.subject == NULL) {
-		err_set(e, EX_USAGE, "render_load: neither campaign nor "
-		    "template");
-		goto out;
-	}
-	if (subject != NULL)
-		l.rc.subject = subject;
-	if (campaign == NULL) {
-		l.rc.name = "preview";
-		l.rc.from_name = "Postbote Preview";
-		l.rc.from_addr = "preview@example.invalid";
-	}
-	l.rc.strict = l.opts.strict;
-	l.rc.list_id = l.opts.list_id;
-	l.rc.feedback_id = l.opts.feedback_id;
-	l.rc.headers = l.opts.headers;
-	l.rc.nheaders = l.opts.nheaders;
 	rcfg.base_url = cfg->tracking_base_url;
 	rcfg.opens = cfg->tracking_opens;
 	rcfg.clicks = cfg->tracking_clicks;
 	rcfg.return_path_domain = cfg->return_path_domain;
 	rc = render_open(&l.rc, &rcfg, &key, out, e);
-	*campaign_id = l.id;
-out:
-	campaign_options_free(&l.opts);
-	for (i = 0; i < l.ns; i++)
-		free(l.s[i]);
+	*campaign_id = l.rc.id;
+	render_source_free(&l);
 	OPENSSL_cleanse(&key, sizeof(key));
 	return rc;
 }

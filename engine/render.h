@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "buf.h"
+#include "campaign.h"
 #include "err.h"
 #include "mime.h"
 #include "template.h"
@@ -72,6 +73,25 @@ struct config;
 int render_load(struct store *st, const struct config *cfg,
     const char *campaign, const char *template_name, int version,
     struct render **out, int64_t *campaign_id, struct err *e) WUR;
+/*
+ * What render_load() reads before it compiles, for callers that open a
+ * render of their own (lint): the campaign as stored, its options applied
+ * (rc.id its id), and/or the template (rc.id 0 and a preview From outside
+ * a campaign), subject replacing the template's unless NULL. Its strings
+ * are its own until render_source_free(), which a failed load has done.
+ */
+struct render_source {
+	struct render_campaign rc;
+	struct campaign_options opts;
+	char *s[12];
+	int ns;
+	int found_campaign;
+};
+int render_source_load(struct store *st, const char *campaign,
+    const char *template_name, int version, const char *subject,
+    struct render_source *src, struct err *e) WUR;
+void render_source_free(struct render_source *src);
+
 /* The same with the template's subject replaced (NULL: kept): an A/B
  * test's subject variant. */
 int render_load_subject(struct store *st, const struct config *cfg,

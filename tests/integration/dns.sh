@@ -14,6 +14,8 @@
 #   tempmx.test  MX to a name in fail.test, forwarded to a SERVFAIL server
 #   many.test    six A and six AAAA: LIMIT_DNS_ADDRS per family kept
 . "$TESTS/lib.sh"
+PY=/usr/bin/python3
+. "$TESTS/dns_lib.sh"
 
 TOOLS="$(dirname "$PB")/tools"
 S="$TOOLS/dns_sample"
@@ -23,76 +25,35 @@ if [ ! -x "$S" ] || ! command -v dnsmasq >/dev/null; then
 	exit 1
 fi
 
-# udp_server MODE PORTFILE: silent (reads, never replies) or servfail.
-udp_server() {
-	python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-open(sys.argv[2], "w").write("%d\n" % s.getsockname()[1])
-while True:
-    q, peer = s.recvfrom(4096)
-    if sys.argv[1] == "servfail" and len(q) >= 12:
-        s.sendto(q[:2] + bytes([q[2] | 0x80, (q[3] & 0xf0) | 0x82]) + q[4:], peer)
-' "$1" "$2" &
-	pids="$pids $!"
-	for _ in $(seq 50); do [ -s "$2" ] && break; sleep 0.1; done
-}
-
 udp_server silent silent.port
 udp_server servfail servfail.port
 SILENT=$(cat silent.port)
 SERVFAIL=$(cat servfail.port)
 
-start_dnsmasq() {
-	PORT=$(free_port)
-	many=""
-	for i in 1 2 3 4 5 6; do
-		many="$many --host-record=many.test,127.0.1.$i,2001:db8::$i"
-	done
-	# shellcheck disable=SC2086
-	dnsmasq --no-resolv --no-hosts --port="$PORT" \
-		--listen-address=127.0.0.1 --bind-interfaces \
-		--keep-in-foreground --conf-file=/dev/null --local=/test/ \
-		--mx-host=multi.test,mx1.multi.test,10 \
-		--mx-host=multi.test,mx2a.multi.test,20 \
-		--mx-host=multi.test,mx2b.multi.test,20 \
-		--mx-host=multi.test,mx3.multi.test,30 \
-		--host-record=mx1.multi.test,127.0.0.11,2001:db8::11 \
-		--host-record=mx2a.multi.test,127.0.0.12 \
-		--host-record=mx2b.multi.test,127.0.0.13 \
-		--address=/mx3.multi.test/127.0.0.14 \
-		--host-record=aonly.test,127.0.0.20 \
-		--mx-host=nullmx.test,.,0 \
-		--mx-host=nohost.test,gone.nohost.test,10 \
-		--mx-host=mixed.test,gone.mixed.test,10 \
-		--mx-host=mixed.test,mx1.multi.test,20 \
-		--mx-host=tempmx.test,mx.fail.test,10 \
-		--server="/fail.test/127.0.0.1#$SERVFAIL" \
-		$many 2>dnsmasq.err &
-	DM=$!
-	pids="$pids $DM"
-	for _ in $(seq 50); do
-		"$S" --server "127.0.0.1:$PORT" --timeout 100 --tries 1 \
-			aonly.test 2>/dev/null | grep -q ' ok ' && return 0
-		kill -0 "$DM" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
-# Another run may take the port between free_port and dnsmasq: retry.
-up=0
-for _ in 1 2 3; do
-	if start_dnsmasq; then up=1; break; fi
+many=""
+for i in 1 2 3 4 5 6; do
+	many="$many --host-record=many.test,127.0.1.$i,2001:db8::$i"
 done
-if [ "$up" -ne 1 ]; then
-	notok "dnsmasq answers"
-	sed 's/^/#   /' dnsmasq.err | head -5
-	done_testing
-	exit 1
-fi
-ok "dnsmasq answers on 127.0.0.1:$PORT"
+# shellcheck disable=SC2086
+dns_start aonly.test --conf-file=/dev/null --local=/test/ \
+	--mx-host=multi.test,mx1.multi.test,10 \
+	--mx-host=multi.test,mx2a.multi.test,20 \
+	--mx-host=multi.test,mx2b.multi.test,20 \
+	--mx-host=multi.test,mx3.multi.test,30 \
+	--host-record=mx1.multi.test,127.0.0.11,2001:db8::11 \
+	--host-record=mx2a.multi.test,127.0.0.12 \
+	--host-record=mx2b.multi.test,127.0.0.13 \
+	--address=/mx3.multi.test/127.0.0.14 \
+	--host-record=aonly.test,127.0.0.20 \
+	--mx-host=nullmx.test,.,0 \
+	--mx-host=nohost.test,gone.nohost.test,10 \
+	--mx-host=mixed.test,gone.mixed.test,10 \
+	--mx-host=mixed.test,mx1.multi.test,20 \
+	--mx-host=tempmx.test,mx.fail.test,10 \
+	--server="/fail.test/127.0.0.1#$SERVFAIL" \
+	$many
 
-SRV="127.0.0.1:$PORT"
+SRV="127.0.0.1:$DNSPORT"
 line() { grep "^$1 " out; }
 
 expect 0 "all domains resolved in one run" "$S" --server "$SRV" \

@@ -22,6 +22,7 @@ PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
 need dnsmasq openssl
 . "$TESTS/smtpd_lib.sh"
+. "$TESTS/dns_lib.sh"
 
 # ------------------------------------------------------------------ keys
 
@@ -80,36 +81,7 @@ for i in 1 2 3 4 5 6 7 8 9 10 11; do
 	echo "host-record=h$i.good.test,10.0.0.$i" >>zone.conf
 done
 
-start_dnsmasq() {
-	DNSPORT=$(free_port)
-	dnsmasq --no-resolv --no-hosts --port="$DNSPORT" \
-	    --listen-address=127.0.0.1 --bind-interfaces --keep-in-foreground \
-	    --conf-file="$T/zone.conf" --local=/test/ --local=/arpa/ \
-	    2>dnsmasq.err &
-	DM=$!
-	pids="$pids $DM"
-	for _ in $(seq 50); do
-		sleep 0.1
-		kill -0 "$DM" 2>/dev/null || return 1
-		if "$PY" -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x04good\x04test\x00\x00\x01\x00\x01"
-s.sendto(q, ("127.0.0.1", int(sys.argv[1]))); s.recv(512)' "$DNSPORT" \
-		    2>/dev/null; then return 0; fi
-	done
-	return 1
-}
-up=0
-for _ in 1 2 3; do
-	if start_dnsmasq; then up=1; break; fi
-done
-if [ "$up" -ne 1 ]; then
-	notok "dnsmasq answers"
-	sed 's/^/#   /' dnsmasq.err | head -5
-	done_testing
-	exit 1
-fi
-ok "dnsmasq answers on 127.0.0.1:$DNSPORT"
+dns_start aonly.test --conf-file="$T/zone.conf" --local=/test/ --local=/arpa/
 
 # ---------------------------------------------------------------- configs
 

@@ -36,74 +36,25 @@ export TESTS POSTBOTE
 PY=/usr/bin/python3
 SMTPD="$TESTS/tools/smtpd.py"
 . "$TESTS/smtpd_lib.sh"
+. "$TESTS/dns_lib.sh"
 PB="$POSTBOTE"
 
 need dnsmasq
 
 # ================================================================== DNS
-"$PY" -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
-while True:
-    q, peer = s.recvfrom(4096)
-    if len(q) >= 12:
-        s.sendto(q[:2] + bytes([q[2] | 0x80, (q[3] & 0xf0) | 0x82]) + q[4:], peer)
-' servfail.port &
-pids="$pids $!"
-for _ in $(seq 50); do [ -s servfail.port ] && break; sleep 0.1; done
+udp_server servfail servfail.port
 SERVFAIL=$(cat servfail.port)
 
-# dnsmasq answers an A query for aonly.test: it is up.
-dns_ready() {
-	"$PY" - "$1" <<'EOF'
-import socket, struct, sys
-q = struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0)
-q += b"".join(bytes([len(l)]) + l.encode() for l in "aonly.test".split(".")) + b"\0"
-q += struct.pack(">HH", 1, 1)
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
-try:
-    r = s.recv(512)
-except OSError:
-    sys.exit(1)
-sys.exit(0 if struct.unpack(">H", r[6:8])[0] > 0 else 1)
-EOF
-}
-
-start_dnsmasq() {
-	DNSPORT=$(free_port)
-	dnsmasq --no-resolv --no-hosts --port="$DNSPORT" \
-		--listen-address=127.0.0.1 --bind-interfaces \
-		--keep-in-foreground --conf-file=/dev/null \
-		--local=/test/ --local=/com/ --local=/dee/ \
-		--mx-host=mx.test,mx1.mx.test,10 \
-		--host-record=mx1.mx.test,127.0.0.1 \
-		--host-record=aonly.test,127.0.0.2 \
-		--mx-host=nullmx.test,.,0 \
-		--mx-host=gmail.com,mx1.mx.test,10 \
-		--mx-host=googlemail.com,mx1.mx.test,10 \
-		--mx-host=mailinator.com,mx1.mx.test,10 \
-		--server="/fail.test/127.0.0.1#$SERVFAIL" 2>dnsmasq.err &
-	DM=$!
-	pids="$pids $DM"
-	for _ in $(seq 50); do
-		dns_ready "$DNSPORT" && return 0
-		kill -0 "$DM" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-up=0
-for _ in 1 2 3; do
-	if start_dnsmasq; then up=1; break; fi
-done
-if [ "$up" -ne 1 ]; then
-	notok "dnsmasq answers"
-	sed 's/^/#   /' dnsmasq.err | head -5
-	done_testing
-	exit 1
-fi
-ok "dnsmasq answers on 127.0.0.1:$DNSPORT"
+dns_start aonly.test --conf-file=/dev/null \
+	--local=/test/ --local=/com/ --local=/dee/ \
+	--mx-host=mx.test,mx1.mx.test,10 \
+	--host-record=mx1.mx.test,127.0.0.1 \
+	--host-record=aonly.test,127.0.0.2 \
+	--mx-host=nullmx.test,.,0 \
+	--mx-host=gmail.com,mx1.mx.test,10 \
+	--mx-host=googlemail.com,mx1.mx.test,10 \
+	--mx-host=mailinator.com,mx1.mx.test,10 \
+	--server="/fail.test/127.0.0.1#$SERVFAIL"
 
 start sink --rcpt-rule '^hard@=550 5.1.1 No such user'
 

@@ -48,6 +48,7 @@ need dnsmasq openssl sqlite3
 
 # start, stop, saved: tests/smtpd_lib.sh.
 . "$TESTS/smtpd_lib.sh"
+. "$TESTS/dns_lib.sh"
 
 # camp NAME FROM EMAIL,NAME...: a list NAME of those recipients and a draft
 # campaign NAME of template t from FROM.
@@ -160,16 +161,7 @@ printf 'Hello {{ name }}\n' >t.txt
     --text t.txt >/dev/null || notok "template add"
 
 # A UDP server answering SERVFAIL to everything, for tempmx.test's MX.
-"$PY" -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
-open(sys.argv[1], "w").write("%d\n" % s.getsockname()[1])
-while True:
-    q, peer = s.recvfrom(4096)
-    if len(q) >= 12:
-        s.sendto(q[:2] + bytes([q[2] | 0x80, (q[3] & 0xf0) | 0x82]) + q[4:], peer)
-' servfail.port &
-pids="$pids $!"
-for _ in $(seq 50); do [ -s servfail.port ] && break; sleep 0.1; done
+udp_server servfail servfail.port
 SERVFAIL=$(cat servfail.port)
 
 # dnsmasq: --local=/test/ answers NXDOMAIN for what it does not know.
@@ -183,53 +175,23 @@ SERVFAIL=$(cat servfail.port)
 #   smtp.secure.test, wrong.secure.test  127.0.0.1, route host names
 #   sync.test    MX 10 mx1.sync.test (224.0.0.1: connect() fails at once,
 #                ENETUNREACH), MX 20 mx2.sync.test (127.0.0.1)
-start_dnsmasq() {
-	DNSPORT=$(free_port)
-	dnsmasq --no-resolv --no-hosts --port="$DNSPORT" \
-		--listen-address=127.0.0.1 --bind-interfaces \
-		--keep-in-foreground --conf-file=/dev/null --local=/test/ \
-		--mx-host=good.test,mx.good.test,10 \
-		--host-record=mx.good.test,127.0.0.1 \
-		--host-record=aonly.test,127.0.0.1 \
-		--mx-host=nullmx.test,.,0 \
-		--mx-host=backup.test,mx1.backup.test,10 \
-		--mx-host=backup.test,mx2.backup.test,20 \
-		--host-record=mx1.backup.test,127.0.0.2 \
-		--host-record=mx2.backup.test,127.0.0.1 \
-		--host-record=tempmx.test,127.0.0.1 \
-		--server="/tempmx.test/127.0.0.1#$SERVFAIL" \
-		--host-record=smtp.secure.test,127.0.0.1 \
-		--host-record=wrong.secure.test,127.0.0.1 \
-		--mx-host=sync.test,mx1.sync.test,10 \
-		--mx-host=sync.test,mx2.sync.test,20 \
-		--host-record=mx1.sync.test,224.0.0.1 \
-		--host-record=mx2.sync.test,127.0.0.1 \
-		2>dnsmasq.err &
-	DM=$!
-	pids="$pids $DM"
-	for _ in $(seq 50); do
-		"$PY" -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.2)
-q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x05aonly\x04test\x00\x00\x01\x00\x01"
-s.sendto(q, ("127.0.0.1", int(sys.argv[1])))
-r = s.recv(512)
-sys.exit(0 if r[:2] == b"\x12\x34" and r[7] > 0 else 1)' "$DNSPORT" 2>/dev/null && return 0
-		kill -0 "$DM" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-up=0
-for _ in 1 2 3; do
-	if start_dnsmasq; then up=1; break; fi
-done
-if [ "$up" -ne 1 ]; then
-	notok "dnsmasq answers"
-	sed 's/^/#   /' dnsmasq.err | head -5
-	done_testing
-	exit 1
-fi
-ok "dnsmasq answers on 127.0.0.1:$DNSPORT"
+dns_start aonly.test --conf-file=/dev/null --local=/test/ \
+	--mx-host=good.test,mx.good.test,10 \
+	--host-record=mx.good.test,127.0.0.1 \
+	--host-record=aonly.test,127.0.0.1 \
+	--mx-host=nullmx.test,.,0 \
+	--mx-host=backup.test,mx1.backup.test,10 \
+	--mx-host=backup.test,mx2.backup.test,20 \
+	--host-record=mx1.backup.test,127.0.0.2 \
+	--host-record=mx2.backup.test,127.0.0.1 \
+	--host-record=tempmx.test,127.0.0.1 \
+	--server="/tempmx.test/127.0.0.1#$SERVFAIL" \
+	--host-record=smtp.secure.test,127.0.0.1 \
+	--host-record=wrong.secure.test,127.0.0.1 \
+	--mx-host=sync.test,mx1.sync.test,10 \
+	--mx-host=sync.test,mx2.sync.test,20 \
+	--host-record=mx1.sync.test,224.0.0.1 \
+	--host-record=mx2.sync.test,127.0.0.1
 
 # route_cfg FILE PORT [EXTRA]: every *.test domain to 127.0.0.1:PORT in
 # plaintext; EXTRA is more top-level members (with a leading comma).

@@ -27,3 +27,22 @@ stop() { kill -TERM "${pid[$1]}" 2>/dev/null; wait "${pid[$1]}" 2>/dev/null; }
 
 # saved DIR: how many messages the server saved there.
 saved() { find "$1" -name '*.eml' 2>/dev/null | wc -l; }
+
+# mx_setup [ARGS...]: a server "mx" (smtpd.py ARGS) taking every *.test
+# domain in plain SMTP, pb.json (POSTBOTE_CONFIG) routing there with
+# tracking on, so that campaigns get List-Unsubscribe, and `postbote
+# init`. FOOTER is an unsubscribe link for their templates (the content
+# checks want one). For the campaign tests: follow_ups.sh, ab.sh,
+# windows.sh.
+FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
+mx_setup() {
+	start mx "$@"
+	cat >pb.json <<EOF
+{"hostname": "mail.example.com",
+ "tracking": {"base_url": "https://t.example.com"},
+ "delivery": {"mode": "mx", "tls": "none",
+  "routes": {"*.test": {"host": "127.0.0.1", "port": ${port[mx]}, "tls": "none"}}}}
+EOF
+	export POSTBOTE_CONFIG="$T/pb.json"
+	"$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
+}

@@ -19,17 +19,8 @@ SMTPD="$TESTS/tools/smtpd.py"
 need sqlite3 curl
 . "$TESTS/smtpd_lib.sh"
 
-start mx
-cat >pb.json <<EOF
-{"hostname": "mail.example.com",
- "tracking": {"base_url": "https://t.example.com"},
- "delivery": {"mode": "mx", "tls": "none",
-  "routes": {"*.test": {"host": "127.0.0.1", "port": ${port[mx]}, "tls": "none"}}}}
-EOF
-export POSTBOTE_CONFIG="$T/pb.json"
+mx_setup
 
-"$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 printf '<p>Hi {{ name }}, <a href="https://a.example.com/sale">the sale</a></p>%s\n' \
     "$FOOTER" >a.html
 printf '<p>Hi {{ name }}, <a href="https://c.example.com/offer">our offer</a></p>%s\n' \

@@ -25,17 +25,8 @@ SMTPD="$TESTS/tools/smtpd.py"
 need sqlite3
 . "$TESTS/smtpd_lib.sh"
 
-start mx --rcpt-rule '^r7@=550 5.1.1 No such user'
-cat >pb.json <<EOF
-{"hostname": "mail.example.com",
- "tracking": {"base_url": "https://t.example.com"},
- "delivery": {"mode": "mx", "tls": "none",
-  "routes": {"*.test": {"host": "127.0.0.1", "port": ${port[mx]}, "tls": "none"}}}}
-EOF
-export POSTBOTE_CONFIG="$T/pb.json"
+mx_setup --rcpt-rule '^r7@=550 5.1.1 No such user'
 
-"$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 printf '<p>Hello {{ name }}</p>%s\n' "$FOOTER" >news.html
 printf '<p>Did you see it, {{ name }}? <a href="https://example.com/sale">The sale</a></p>%s\n' \
     "$FOOTER" >again.html

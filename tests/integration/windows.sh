@@ -24,21 +24,12 @@ SMTPD="$TESTS/tools/smtpd.py"
 need sqlite3
 . "$TESTS/smtpd_lib.sh"
 
-start mx
-cat >pb.json <<EOF
-{"hostname": "mail.example.com",
- "tracking": {"base_url": "https://t.example.com"},
- "delivery": {"mode": "mx", "tls": "none",
-  "routes": {"*.test": {"host": "127.0.0.1", "port": ${port[mx]}, "tls": "none"}}}}
-EOF
-export POSTBOTE_CONFIG="$T/pb.json"
+mx_setup
 
 # hh N: "HH:00" for the UTC hour now plus N, around the clock.
 h=$(date -u +%H)
 hh() { printf '%02d:00' $(( (10#$h + $1 + 48) % 24 )); }
 
-"$PB" init >/dev/null || { notok "postbote init"; done_testing; exit 1; }
-FOOTER='<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>'
 printf '<p>Hello {{ name }}</p>%s\n' "$FOOTER" >t.html
 cat >people.jsonl <<'EOF'
 {"email": "u1@w.test", "name": "U1", "timezone": "UTC"}

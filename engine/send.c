@@ -215,14 +215,21 @@ send_load(void *ctx, const char *domain, int64_t *after,
 	return got;
 }
 
-/* Eight octets at a time, without a branch per octet: the whole
- * message is read once per send, and almost never has one. */
+/*
+ * Whether the message needs BODY=8BITMIME. mime.h makes every body part
+ * quoted-printable or base64, so only the header block (an address with
+ * a UTF-8 local part) can hold an 8-bit octet: that is all there is to
+ * read, eight octets at a time, not the whole message for every send.
+ */
 static int
 send_has_8bit(const char *p, size_t n)
 {
+	const char *blank = memmem(p, n, "\r\n\r\n", 4);
 	uint64_t acc = 0, w;
 	size_t i = 0;
 
+	if (blank != NULL)
+		n = (size_t)(blank - p);
 	for (; i + 8 <= n; i += 8) {
 		memcpy(&w, p + i, 8);
 		acc |= w;
@@ -264,7 +271,7 @@ send_render(void *ctx, int worker, struct sched_job *j)
 		    LIMIT_MESSAGE);
 		goto fail;
 	}
-	j->eightbit = send_has_8bit(j->msg.data, j->msg.len);
+	j->eightbit = send_has_8bit(x->msg.data, x->msg.len);
 	json_decref(rc.attrs);
 	return;
 fail:

@@ -546,6 +546,30 @@ dns_free(struct dns *d)
 	ares_library_cleanup();
 }
 
+/*
+ * A query for name, counted pending and as started inside a resolve call
+ * (in_resolve, which the caller ends): lookups 2, the first look-up and
+ * our guard, so no callback can free it before the caller lets go.
+ */
+static struct dns_query *
+query_new(struct dns *d, const char *name, void *ctx, struct err *e)
+{
+	struct dns_query *q;
+
+	if (d->closing != NULL) {
+		err_set(e, EX_TEMPFAIL, "DNS: %s", d->closing);
+		return NULL;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->d = d;
+	q->ctx = ctx;
+	snprintf(q->domain, sizeof(q->domain), "%s", name);
+	q->lookups = 2;
+	d->pending++;
+	d->in_resolve++;
+	return q;
+}
+
 static int
 resolve_start(struct dns *d, const char *domain, int mx, dns_cb cb,
     void *ctx, struct err *e)
@@ -554,17 +578,10 @@ resolve_start(struct dns *d, const char *domain, int mx, dns_cb cb,
 
 	if (!valid_alabel(domain))
 		return err_set(e, EX_DATAERR, "DNS: not an A-label domain");
-	if (d->closing != NULL)
-		return err_set(e, EX_TEMPFAIL, "DNS: %s", d->closing);
-	q = xcalloc(1, sizeof(*q));
-	q->d = d;
+	if ((q = query_new(d, domain, ctx, e)) == NULL)
+		return -1;
 	q->cb = cb;
-	q->ctx = ctx;
-	snprintf(q->domain, sizeof(q->domain), "%s", domain);
 	q->res.domain = q->domain;
-	q->lookups = 2;		/* the first look-up and our guard */
-	d->pending++;
-	d->in_resolve++;
 	if (mx)
 		ares_query(d->ch, q->domain, ns_c_in, ns_t_mx, on_mx, q);
 	else {
@@ -899,18 +916,11 @@ dns_lookup(struct dns *d, const char *name, enum dns_rr type, dns_rr_cb cb,
 	if (!valid_name(name, 1))
 		return err_set(e, EX_DATAERR, "DNS: \"%.80s\" is not a "
 		    "domain name", name);
-	if (d->closing != NULL)
-		return err_set(e, EX_TEMPFAIL, "DNS: %s", d->closing);
-	q = xcalloc(1, sizeof(*q));
-	q->d = d;
+	if ((q = query_new(d, name, ctx, e)) == NULL)
+		return -1;
 	q->rr_cb = cb;
-	q->ctx = ctx;
-	snprintf(q->domain, sizeof(q->domain), "%s", name);
 	q->rrs.name = q->domain;
 	q->rrs.type = type;
-	q->lookups = 2;		/* the look-up and our guard */
-	d->pending++;
-	d->in_resolve++;
 	ares_query(d->ch, q->domain, ns_c_in, qtype[type], on_rr, q);
 	lookup_done(q);
 	d->in_resolve--;

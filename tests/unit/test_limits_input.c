@@ -337,9 +337,10 @@ run_import_line(int n, struct err *e)
 	return rc;
 }
 
-/* A header of n columns over one row of as many. */
+/* A header of head columns over one row of row fields, its address
+ * PREFIXn@example.com. */
 static int
-run_columns_header(int n, struct err *e)
+run_columns(const char *prefix, int head, int row, struct err *e)
 {
 	struct import_stats st;
 	FILE *fp;
@@ -349,10 +350,10 @@ run_columns_header(int n, struct err *e)
 
 	assert_non_null(fp = open_memstream(&s, &len));
 	fprintf(fp, "email");
-	for (i = 2; i <= n; i++)
+	for (i = 2; i <= head; i++)
 		fprintf(fp, ",c%d", i);
-	fprintf(fp, "\ncols%d@example.com", fx.seq + 1);
-	for (i = 2; i <= n; i++)
+	fprintf(fp, "\n%s%d@example.com", prefix, fx.seq + 1);
+	for (i = 2; i <= row; i++)
 		fprintf(fp, ",1");
 	fprintf(fp, "\n");
 	assert_int_equal(fclose(fp), 0);
@@ -363,30 +364,18 @@ run_columns_header(int n, struct err *e)
 	return rc;
 }
 
+/* A header of n columns over one row of as many. */
+static int
+run_columns_header(int n, struct err *e)
+{
+	return run_columns("cols", n, n, e);
+}
+
 /* A header of LIMIT_IMPORT_COLUMNS columns over a row of n fields. */
 static int
 run_columns_row(int n, struct err *e)
 {
-	struct import_stats st;
-	FILE *fp;
-	size_t len;
-	char *s;
-	int i, rc;
-
-	assert_non_null(fp = open_memstream(&s, &len));
-	fprintf(fp, "email");
-	for (i = 2; i <= LIMIT_IMPORT_COLUMNS; i++)
-		fprintf(fp, ",c%d", i);
-	fprintf(fp, "\nrow%d@example.com", fx.seq + 1);
-	for (i = 2; i <= n; i++)
-		fprintf(fp, ",1");
-	fprintf(fp, "\n");
-	assert_int_equal(fclose(fp), 0);
-	rc = import("csv", s, &st, e);
-	if (rc == 0)
-		assert_int_equal(st.added, 1);
-	free(s);
-	return rc;
+	return run_columns("row", LIMIT_IMPORT_COLUMNS, n, e);
 }
 
 /* {"a":"xxx"} is 8 octets more than its value. */

@@ -18,6 +18,7 @@
  * a clock except poll's guard against a hang.
  */
 #include "unit.h"
+#include "unit_pki.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -1351,65 +1352,20 @@ static struct {
 	SSL_CTX *srv;
 } tl;
 
-static void
-cert_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-
-	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	assert_non_null(ext);
-	assert_int_equal(X509_add_ext(x, ext, -1), 1);
-	X509_EXTENSION_free(ext);
-}
-
-/* issuer NULL: a self-signed CA. */
-static X509 *
-cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *ikey)
-{
-	X509 *x = X509_new();
-	X509_NAME *name = X509_NAME_new();
-
-	assert_non_null(x);
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), issuer ? 2 : 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -86400);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400 * 30);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, name);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-	X509_NAME_free(name);
-	X509_set_pubkey(x, key);
-	cert_ext(x, issuer ? issuer : x, NID_basic_constraints, issuer ?
-	    "CA:FALSE" : "critical,CA:TRUE");
-	if (issuer == NULL)
-		cert_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign");
-	else
-		cert_ext(x, x, NID_subject_alt_name, "DNS:localhost");
-	assert_true(X509_sign(x, issuer ? ikey : key, EVP_sha256()) > 0);
-	return x;
-}
-
 static int
 tl_setup(void **state)
 {
 	EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *ca, *leaf;
-	FILE *fp;
 
 	(void)state;
 	if ((tl.dir = unit_tmpdir()) == NULL || ca_key == NULL || key == NULL)
 		return -1;
-	ca = cert_make(ca_key, "Limits CA", NULL, NULL);
-	leaf = cert_make(key, "localhost", ca, ca_key);
+	ca = cert_make(ca_key, "Limits CA", NULL, NULL, 1);
+	leaf = cert_make(key, "localhost", ca, ca_key, 0);
 	snprintf(tl.ca_file, sizeof(tl.ca_file), "%s/ca.pem", tl.dir);
-	if ((fp = fopen(tl.ca_file, "w")) == NULL)
-		return -1;
-	PEM_write_X509(fp, ca);
-	fclose(fp);
+	cert_save(ca, tl.ca_file);
 	tl.srv = SSL_CTX_new(TLS_server_method());
 	if (tl.srv == NULL || SSL_CTX_use_certificate(tl.srv, leaf) != 1 ||
 	    SSL_CTX_use_PrivateKey(tl.srv, key) != 1)
